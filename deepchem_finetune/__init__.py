@@ -1,0 +1,18 @@
+"""deepchem-finetune: transfer learning for DeepChem.
+
+Importing the package prints nothing: DeepChem's import-time chatter is silenced in
+:mod:`deepchem_finetune._compat` without hiding later warnings.
+"""
+from deepchem_finetune._compat import import_deepchem_quietly as _import_dc
+
+_import_dc()
+
+from deepchem_finetune.backbones import MolGNN  # noqa: E402
+from deepchem_finetune.exceptions import CheckpointError, FeaturizationError, SpecMismatchError  # noqa: E402
+from deepchem_finetune.featurizers import MolGraphFeaturizer, featurize_smiles  # noqa: E402
+from deepchem_finetune.models import MolGNNModel  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["MolGNN", "MolGNNModel", "MolGraphFeaturizer", "featurize_smiles", "FeaturizationError",
+           "CheckpointError", "SpecMismatchError", "__version__"]

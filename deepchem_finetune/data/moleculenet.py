@@ -1,0 +1,134 @@
+"""``load_moleculenet``: DeepChem's own ``dc.molnet`` loaders, offline-friendly and loud about failures.
+
+This is glue, not a parallel data stack: it calls ``dc.molnet.load_<name>`` with
+
+* ``data_dir`` defaulting to ``$DEEPCHEM_DATA_DIR`` (where the CSVs are; with internet and no file
+  present, DeepChem downloads as usual);
+* ``save_dir`` defaulting to a writable cache (``$DEEPCHEM_FINETUNE_CACHE`` or
+  ``~/.cache/deepchem_finetune/molnet``), so a read-only data directory works;
+* the featurizer wrapped so that every molecule that fails is reported (count and first rows) instead of
+  being dropped with per-row log lines.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Optional, Tuple
+
+import numpy as np
+
+from deepchem_finetune._compat import import_deepchem_quietly
+from deepchem_finetune.featurizers import featurize_smiles
+
+dc = import_deepchem_quietly()
+logger = logging.getLogger(__name__)
+
+CLASSIFICATION = ("bbbp", "bace_classification", "clintox", "tox21", "toxcast", "hiv", "muv", "sider", "pcba")
+REGRESSION = ("delaney", "freesolv", "lipo", "bace_regression", "sampl")
+ALIASES = {"esol": "delaney", "lipophilicity": "lipo", "bace": "bace_classification",
+           "bace_c": "bace_classification", "bace_r": "bace_regression"}
+
+
+def dataset_mode(name: str) -> str:
+    """'classification' or 'regression' for a MoleculeNet dataset name (aliases accepted).
+
+    Examples
+    --------
+    >>> dataset_mode("ESOL"), dataset_mode("bbbp")
+    ('regression', 'classification')
+    """
+    key = _canonical(name)
+    return "classification" if key in CLASSIFICATION else "regression"
+
+
+def _canonical(name: str) -> str:
+    key = name.lower().replace("-", "_")
+    key = ALIASES.get(key, key)
+    if key not in CLASSIFICATION + REGRESSION:
+        raise ValueError(f"unknown MoleculeNet dataset {name!r}; known: "
+                         f"{sorted(CLASSIFICATION + REGRESSION + tuple(ALIASES))}")
+    return key
+
+
+class _ReportingFeaturizer(dc.feat.Featurizer):
+    """Delegates to a featurizer, returns DeepChem's empty-array marker for failures, and records them.
+
+    ``str()`` is the wrapped featurizer's, so DeepChem's on-disk cache is shared with the plain featurizer.
+    """
+
+    def __init__(self, featurizer):
+        self.featurizer = featurizer
+        self.errors = []
+        self._seen = 0
+
+    def featurize(self, datapoints, log_every_n=1000, **kwargs):
+        datapoints = list(datapoints)
+        out = np.empty(len(datapoints), dtype=object)
+        for k in range(len(datapoints)):
+            out[k] = np.array([])
+        if datapoints:
+            res = featurize_smiles(datapoints, self.featurizer, skip_invalid=True, warn=False)
+            for k, i in enumerate(res.indices):
+                out[i] = res.features[k]
+            self.errors += [(self._seen + i, smi, why) for i, smi, why in res.errors]
+        self._seen += len(datapoints)
+        return out
+
+    def __str__(self):
+        return str(self.featurizer)
+
+    __repr__ = __str__
+
+
+def default_cache_dir() -> str:
+    """Writable directory for featurized MoleculeNet datasets."""
+    return os.environ.get("DEEPCHEM_FINETUNE_CACHE",
+                          os.path.join(os.path.expanduser("~"), ".cache", "deepchem_finetune", "molnet"))
+
+
+def load_moleculenet(name: str, featurizer=None, splitter="scaffold", data_dir: Optional[str] = None,
+                     save_dir: Optional[str] = None, reload: bool = True, **kwargs) -> Tuple:
+    """Load a MoleculeNet dataset through ``dc.molnet`` with one of our featurizers.
+
+    Parameters
+    ----------
+    name: str
+        e.g. 'bbbp', 'bace_classification' ('bace'), 'clintox', 'tox21', 'toxcast', 'hiv', 'delaney'
+        ('esol'), 'freesolv', 'lipo' ('lipophilicity').
+    featurizer: dc.feat.Featurizer, optional
+        Default ``dc.feat.MolGraphConvFeaturizer(use_edges=True)``; use ``model.get_featurizer()``.
+    splitter: str or dc.splits.Splitter, optional (default "scaffold")
+    data_dir: str, optional
+        Where the raw CSVs are. Default ``$DEEPCHEM_DATA_DIR`` (DeepChem's own default otherwise).
+    save_dir: str, optional
+        Where featurized datasets are cached; default :func:`default_cache_dir`.
+    reload: bool, optional (default True)
+        Reuse DeepChem's cache of featurized splits.
+    **kwargs:
+        Passed to the ``dc.molnet`` loader (e.g. ``transformers=[]``).
+
+    Returns
+    -------
+    tuple
+        ``(tasks, (train, valid, test), transformers)`` exactly as ``dc.molnet`` returns it.
+
+    Examples
+    --------
+    >>> tasks, (train, valid, test), transformers = load_moleculenet(
+    ...     "bbbp", data_dir="../shared/data/moleculenet")  # doctest: +SKIP
+    """
+    key = _canonical(name)
+    loader = getattr(dc.molnet, f"load_{key}")
+    if featurizer is None:
+        featurizer = dc.feat.MolGraphConvFeaturizer(use_edges=True)
+    data_dir = data_dir or os.environ.get("DEEPCHEM_DATA_DIR") or None
+    save_dir = save_dir or default_cache_dir()
+    os.makedirs(save_dir, exist_ok=True)
+    reporting = _ReportingFeaturizer(featurizer)
+    result = loader(featurizer=reporting, splitter=splitter, data_dir=data_dir, save_dir=save_dir,
+                    reload=reload, **kwargs)
+    if reporting.errors:
+        first = ", ".join(f"row {i}: {smi!r}" for i, smi, _ in reporting.errors[:3])
+        logger.warning("%s: %d molecule(s) could not be featurized and were left out (%s%s)", key,
+                       len(reporting.errors), first, ", ..." if len(reporting.errors) > 3 else "")
+    return result

@@ -1,0 +1,131 @@
+"""``MolGNNModel``: :class:`~deepchem_finetune.backbones.MolGNN` as a DeepChem ``TorchModel``."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from deepchem_finetune._compat import import_deepchem_quietly
+from deepchem_finetune.backbones import MolGNN
+from deepchem_finetune.data.batching import graphs_to_batch
+from deepchem_finetune.featurizers import featurize_smiles, featurizer_spec, input_encoding
+from deepchem_finetune.models.base import BackboneModel
+
+dc = import_deepchem_quietly()
+
+
+class MolGNNModel(BackboneModel):
+    """A GIN-style molecular GNN for classification or regression, trained like any DeepChem model.
+
+    Consumes ``GraphData`` from ``dc.feat.MolGraphConvFeaturizer(use_edges=True)`` (the default) or from
+    :class:`~deepchem_finetune.featurizers.MolGraphFeaturizer`, in any DeepChem dataset. Multitask
+    labels with missing entries are masked through the weights ``w`` (a NaN label is treated as missing).
+    Predictions have DeepChem's shapes: ``(n, n_tasks, n_classes)`` probabilities for classification,
+    ``(n, n_tasks)`` for regression.
+
+    Parameters
+    ----------
+    n_tasks: int
+        Number of tasks.
+    mode: str, optional (default "classification")
+        'classification' or 'regression'.
+    n_classes: int, optional (default 2)
+        Classes per task, for classification.
+    featurizer: dc.feat.Featurizer, optional
+        The featurizer the inputs are made with; fixes the atom/bond encoders. Default
+        ``dc.feat.MolGraphConvFeaturizer(use_edges=True)``.
+    num_layers, hidden_dim, conv, mlp_ratio, dropout, batch_norm, jk, pooling, last_activation:
+        Backbone options, see :class:`~deepchem_finetune.backbones.MolGNN`.
+    head_hidden: sequence of int, optional (default ())
+        Hidden widths of the task head (empty: one linear layer).
+    head_dropout: float, optional (default 0.0)
+    seed: int, optional
+        Makes initialisation, shuffling and dropout reproducible.
+    batch_size: int, optional (default 32)
+    learning_rate: float, optional (default 1e-3)
+    **kwargs:
+        Other ``dc.models.TorchModel`` arguments (``model_dir``, ``optimizer``, ``device``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np, deepchem as dc
+    >>> smiles = ["CCO", "c1ccccc1", "CC(=O)O", "CCN"]
+    >>> feat = dc.feat.MolGraphConvFeaturizer(use_edges=True)
+    >>> ds = dc.data.NumpyDataset(feat.featurize(smiles), np.array([[0.], [1.], [0.], [1.]]))
+    >>> model = MolGNNModel(n_tasks=1, mode="classification", num_layers=2, hidden_dim=32, seed=0)
+    >>> loss = model.fit(ds, nb_epoch=2)
+    >>> model.predict(ds).shape
+    (4, 1, 2)
+
+    References
+    ----------
+    Xu, K. et al. How Powerful are Graph Neural Networks? ICLR 2019.
+    Hu, W. et al. Strategies for Pre-training Graph Neural Networks. ICLR 2020.
+    """
+
+    def __init__(self, n_tasks: int, mode: str = "classification", n_classes: int = 2, featurizer=None,
+                 num_layers: int = 5, hidden_dim: int = 300, conv: str = "gin", mlp_ratio: int = 2,
+                 dropout: float = 0.2, batch_norm: bool = True, jk: str = "last", pooling: str = "mean",
+                 last_activation: bool = False, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
+                 seed: Optional[int] = None, batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
+        if featurizer is None:
+            featurizer = dc.feat.MolGraphConvFeaturizer(use_edges=True)
+        self.input_encoding = input_encoding(featurizer)
+        import torch
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            backbone = MolGNN(self.input_encoding, num_layers=num_layers, hidden_dim=hidden_dim, conv=conv,
+                              mlp_ratio=mlp_ratio, dropout=dropout, batch_norm=batch_norm, jk=jk,
+                              pooling=pooling, last_activation=last_activation)
+        super().__init__(backbone, featurizer_spec(featurizer), n_tasks=n_tasks, mode=mode,
+                         n_classes=n_classes, head_hidden=head_hidden, head_dropout=head_dropout,
+                         seed=None if seed is None else seed + 1, batch_size=batch_size,
+                         learning_rate=learning_rate, **kwargs)
+        self.seed = seed
+
+    def _collate(self, X: np.ndarray):
+        batch = graphs_to_batch(X, device=self.device)
+        self._check_inputs(batch)
+        return batch
+
+    def _check_inputs(self, batch) -> None:
+        enc = self.input_encoding
+        x, e = batch.x, batch.edge_attr
+        fix = "featurize with model.get_featurizer()"
+        if enc["kind"] == "dense":
+            if x.is_floating_point() is False or x.shape[1] != enc["atom_dim"] or e.shape[1] != enc["bond_dim"]:
+                raise ValueError(
+                    f"inputs have {x.shape[1]} atom / {e.shape[1]} bond features ({x.dtype}) but the model "
+                    f"expects float features of width {enc['atom_dim']} / {enc['bond_dim']}: {fix}")
+            return
+        cards_a, cards_b = enc["atom_cardinalities"], enc["bond_cardinalities"]
+        if x.is_floating_point() or x.shape[1] != len(cards_a) or e.shape[1] != len(cards_b):
+            raise ValueError(
+                f"inputs have {x.shape[1]} atom / {e.shape[1]} bond features ({x.dtype}) but the model expects "
+                f"{len(cards_a)} / {len(cards_b)} integer features: {fix}")
+        for name, t, cards in (("atom", x, cards_a), ("bond", e, cards_b)):
+            if t.numel() and ((t.max(0).values >= t.new_tensor(cards)).any() or t.min() < 0):
+                raise ValueError(f"{name} feature index out of range for tables of sizes {cards}: {fix}")
+
+    # ------------------------------------------------------------------------- convenience
+    def featurize(self, smiles: Sequence[str], skip_invalid: bool = False):
+        """Featurize SMILES with this model's featurizer; see :func:`~deepchem_finetune.featurizers.featurize_smiles`."""
+        return featurize_smiles(smiles, self.get_featurizer(), skip_invalid=skip_invalid)
+
+    def predict_smiles(self, smiles: Sequence[str], transformers=(), skip_invalid: bool = False) -> np.ndarray:
+        """Predict directly from SMILES. With ``skip_invalid=True`` invalid rows come back as NaN.
+
+        Examples
+        --------
+        >>> m = MolGNNModel(n_tasks=1, mode="regression", num_layers=1, hidden_dim=8, seed=0)
+        >>> m.predict_smiles(["CCO", "CCC"]).shape
+        (2, 1)
+        """
+        fb = self.featurize(smiles, skip_invalid=skip_invalid)
+        if len(fb.features) == 0:
+            raise ValueError("none of the SMILES could be featurized")
+        pred = self.predict(dc.data.NumpyDataset(fb.features), transformers=list(transformers))
+        out = np.full((len(smiles),) + pred.shape[1:], np.nan, dtype=np.float64)
+        out[fb.indices] = pred
+        return out
