@@ -12,7 +12,8 @@ Every work-around for a DeepChem behaviour that bites our code paths lives here,
    still appear when a user triggers them later. Other loggers and Python warnings are untouched.
 2. ``CSVLoader`` can leave NaN in ``y`` for missing labels, and ``dc.metrics.Metric`` ignores ``w``
    unless asked. :func:`sanitize_labels` turns every non-finite label into ``y=0, w=0`` (DeepChem's own
-   convention for a missing label) and :func:`masked_metric` builds metrics that honour ``w``.
+   convention for a missing label). For scores, use ``model.evaluate(..., use_sample_weights=True)`` or
+   :func:`deepchem_finetune.metrics.score`, which average per-task ROC-AUC over labelled entries.
 3. Under numpy 2 a failed featurization returns an object array with empty entries, and a later
    ``np.array`` raises an "inhomogeneous shape" error naming no row. Our featurizers never return such
    arrays (see :mod:`deepchem_finetune.featurizers.graph`), and :func:`find_failed_features` names the
@@ -121,23 +122,6 @@ def sanitize_labels(y: np.ndarray, w: np.ndarray):
     y[bad] = 0.0
     w[bad] = 0.0
     return y, w
-
-
-def masked_metric(metric_fn, name=None, mode=None, **kwargs):
-    """A ``dc.metrics.Metric`` that ignores entries with ``w == 0`` and averages over tasks.
-
-    DeepChem's ``Metric`` scores missing labels (``w == 0``) as if they were real unless
-    ``use_sample_weights=True``; MoleculeNet and Hu et al. report per-task scores over labelled entries.
-
-    Examples
-    --------
-    >>> import deepchem as dc
-    >>> m = masked_metric(dc.metrics.roc_auc_score)
-    >>> m.name
-    'roc_auc_score'
-    """
-    dc = import_deepchem_quietly()
-    return dc.metrics.Metric(metric_fn, np.mean, name=name, mode=mode, use_sample_weights=True, **kwargs)
 
 
 def find_failed_features(features: np.ndarray) -> List[int]:

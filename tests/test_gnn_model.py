@@ -1,0 +1,132 @@
+import numpy as np
+import pytest
+import torch
+
+import deepchem as dc
+from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
+from deepchem_finetune.metrics import masked_roc_auc
+
+from conftest import SMALL_SMILES, make_dataset
+
+
+def small_model(**kw):
+    args = dict(n_tasks=1, mode="classification", featurizer=MolGraphFeaturizer("rich"), num_layers=2,
+                hidden_dim=32, dropout=0.0, seed=0, learning_rate=3e-3, batch_size=16)
+    args.update(kw)
+    return MolGNNModel(**args)
+
+
+def test_overfit_tiny_classification():
+    model = small_model()
+    ds = make_dataset(model.get_featurizer(), y=np.array([[i % 2] for i in range(10)], dtype=float))
+    loss = model.fit(ds, nb_epoch=150, checkpoint_interval=0)
+    assert loss < 0.05
+    proba = model.predict(ds)
+    assert proba.shape == (10, 1, 2)
+    assert masked_roc_auc(ds.y, ds.w, proba) == 1.0
+
+
+def test_overfit_tiny_regression_and_dense_featurizer():
+    model = small_model(mode="regression", featurizer=dc.feat.MolGraphConvFeaturizer(use_edges=True))
+    y = np.linspace(-1, 1, 10).reshape(-1, 1)
+    ds = make_dataset(model.get_featurizer(), y=y)
+    loss = model.fit(ds, nb_epoch=200, checkpoint_interval=0)
+    assert loss < 0.01
+    assert model.predict(ds).shape == (10, 1)
+
+
+def test_evaluate_with_deepchem_metric():
+    model = small_model(n_tasks=2)
+    ds = make_dataset(model.get_featurizer(), y=np.array([[i % 2, (i // 2) % 2] for i in range(10)], float))
+    model.fit(ds, nb_epoch=5, checkpoint_interval=0)
+    scores = model.evaluate(ds, [dc.metrics.Metric(dc.metrics.roc_auc_score, np.mean)])
+    assert 0.0 <= scores["mean-roc_auc_score"] <= 1.0
+
+
+def test_restore_gives_identical_predictions(tmp_path):
+    model = small_model(model_dir=str(tmp_path / "m"))
+    ds = make_dataset(model.get_featurizer())
+    model.fit(ds, nb_epoch=3)
+    model.save_checkpoint()
+    before = model.predict(ds)
+    fresh = small_model(model_dir=str(tmp_path / "m"), seed=123)
+    assert not np.allclose(fresh.predict(ds), before)
+    fresh.restore()
+    np.testing.assert_array_equal(fresh.predict(ds), before)
+
+
+def test_seeded_runs_are_identical_and_seeds_differ():
+    ds = make_dataset(MolGraphFeaturizer("rich"))
+    preds = []
+    for seed in (7, 7, 8):
+        m = small_model(seed=seed, dropout=0.3)
+        m.fit(ds, nb_epoch=3, checkpoint_interval=0)
+        preds.append(m.predict(ds))
+    np.testing.assert_array_equal(preds[0], preds[1])
+    assert not np.allclose(preds[0], preds[2])
+
+
+def test_nan_labels_are_masked():
+    f = MolGraphFeaturizer("rich")
+    y = np.array([[i % 2, np.nan if i % 3 == 0 else (i // 2) % 2] for i in range(10)], dtype=float)
+    w = np.ones_like(y)
+    ds = dc.data.NumpyDataset(f.featurize(SMALL_SMILES), y, w)
+    y_other = y.copy()
+    y_other[np.isnan(y)] = 1.0
+    ds_zero_w = dc.data.NumpyDataset(f.featurize(SMALL_SMILES), y_other, np.where(np.isnan(y), 0.0, 1.0))
+    losses = []
+    for data in (ds, ds_zero_w):
+        m = small_model(n_tasks=2)
+        (inputs, labels, weights) = m._prepare_batch(([data.X], [data.y], [data.w]))
+        out = m.model(inputs[0])
+        loss = m._loss_fn([out[1]], labels, weights)
+        assert torch.isfinite(loss)
+        losses.append(float(loss))
+    # a NaN label behaves exactly like a missing label (w = 0), whatever y holds there
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+    m = small_model(n_tasks=2)
+    assert np.isfinite(m.fit(ds, nb_epoch=3, checkpoint_interval=0))
+
+
+def test_disk_dataset_and_single_molecule(tmp_path):
+    f = MolGraphFeaturizer("rich")
+    disk = dc.data.DiskDataset.from_numpy(f.featurize(SMALL_SMILES), np.ones((10, 1)) * 1.5,
+                                          data_dir=str(tmp_path / "disk"))
+    m = small_model(mode="regression")
+    assert np.isfinite(m.fit(disk, nb_epoch=2, checkpoint_interval=0))
+    assert m.predict(disk).shape == (10, 1)
+    one = dc.data.NumpyDataset(f.featurize(["[Na+]"]), np.array([[0.5]]))
+    assert np.isfinite(m.fit(one, nb_epoch=2, checkpoint_interval=0))
+    assert m.predict(one).shape == (1, 1)
+
+
+def test_wrong_featurizer_is_a_clear_error():
+    m = small_model()  # built for MolGraphFeaturizer("rich")
+    ds = make_dataset(dc.feat.MolGraphConvFeaturizer(use_edges=True))
+    with pytest.raises(ValueError, match="model.get_featurizer"):
+        m.predict(ds)
+    ds2 = make_dataset(MolGraphFeaturizer("hu2020"))
+    with pytest.raises(ValueError, match="2 atom / 2 bond.*expects 8 / 5"):
+        m.predict(ds2)
+
+
+def test_bad_labels_and_arguments():
+    m = small_model()
+    ds = make_dataset(m.get_featurizer(), y=np.full((10, 1), 2.0))
+    with pytest.raises(ValueError, match="not an integer class.*regression"):
+        m.fit(ds, nb_epoch=1)
+    ds3 = make_dataset(m.get_featurizer(), n_tasks=3)
+    with pytest.raises(ValueError, match="3 task"):
+        m.fit(ds3, nb_epoch=1)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        small_model(hiden_dim=3)
+    with pytest.raises(ValueError, match="mode"):
+        small_model(mode="ranking")
+
+
+def test_predict_smiles_reports_invalid_rows_as_nan():
+    m = small_model(mode="regression")
+    out = m.predict_smiles(["CCO", "C1CC", "c1ccccc1"], skip_invalid=True)
+    assert out.shape == (3, 1) and np.isnan(out[1, 0]) and np.isfinite(out[[0, 2]]).all()
+    with pytest.raises(ValueError, match="index 1"):
+        m.predict_smiles(["CCO", "C1CC"])
