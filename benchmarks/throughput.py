@@ -18,6 +18,7 @@ import deepchem as dc
 import numpy as np
 import pandas as pd
 import torch
+from rdkit import RDLogger
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer, featurize_smiles
 
 REFERENCES = [  # measured earlier on this same machine (team notes); quoted, not re-measured here
@@ -70,6 +71,8 @@ def main():
     torch.set_num_threads(args.threads)
     logging.getLogger("deepchem").setLevel(logging.ERROR)  # DeepChem logs each unparsable SMILES
     logging.getLogger("deepchem_finetune").setLevel(logging.ERROR)
+    RDLogger.DisableLog("rdApp.*")  # RDKit's per-molecule valence warnings on stderr
+    load_start = os.getloadavg()[0]
 
     df = pd.read_csv(args.dataset)
     smiles = df["smiles"].astype(str).tolist()[:n]
@@ -95,6 +98,11 @@ def main():
           f" ({len(os.sched_getaffinity(0))} usable)")
     print(f"- torch {torch.__version__}, {torch.get_num_threads()} threads; deepchem {dc.__version__};"
           f" deepchem_finetune {dcf.__version__}; python {platform.python_version()}")
+    load_end, cores = os.getloadavg()[0], len(os.sched_getaffinity(0))
+    print(f"- load average (1 min): {load_start:.2f} at start, {load_end:.2f} at end")
+    if max(load_start, load_end) > cores - 0.5:
+        print(f"- **WARNING: machine busy (load > {cores} cores - 0.5); other processes compete for the CPU"
+              " and multi-threaded torch suffers most. Figures are depressed; re-run on an idle machine.**")
     print(f"- data: {args.dataset}, first {len(smiles)} SMILES ({len(hu.errors)} invalid skipped)")
     print("\n## Featurization\n\n| featurizer | molecules | mol/s | vs DeepChem |\n|---|---|---|---|")
     print(f'| MolGraphFeaturizer("hu2020") | {len(smiles)} | {feat["hu2020"]:,.0f} |'
@@ -122,6 +130,8 @@ def main():
         print(f"train_{key}_mol_per_s: {r['train']:.1f}")
         print(f"infer_{key}_mol_per_s: {r['infer']:.1f}")
     print(f"torch_threads: {torch.get_num_threads()}")
+    print(f"load_avg_1min_start: {load_start:.2f}")
+    print(f"load_avg_1min_end: {load_end:.2f}")
     print("```")
 
 

@@ -6,7 +6,11 @@ needs on top of DeepChem's ``fit / predict / evaluate / save_checkpoint / restor
 * batches are built by the subclass's ``_collate`` (e.g. GraphData -> torch-geometric ``Batch``);
 * labels pass through :func:`~deepchem_finetune._compat.sanitize_labels`, so a NaN never reaches the loss;
 * a ``seed`` makes initialisation, shuffling and dropout reproducible without touching numpy's global RNG;
-* unknown keyword arguments raise instead of being swallowed.
+* unknown keyword arguments raise instead of being swallowed;
+* fine-tuning strategies (:mod:`deepchem_finetune.strategies`): parameter groups built where DeepChem
+  builds its optimizer, blocks frozen at each epoch start, penalties added to the loss;
+* ``save_pretrained`` / ``from_pretrained`` / ``load_pretrained``: backbone-only, self-describing files
+  loaded strictly by parameter name (:mod:`deepchem_finetune.models.pretrained`).
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ from torch import nn
 from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly, sanitize_labels
 from deepchem_finetune.data.batching import iterate_batches
 from deepchem_finetune.heads import MLPHead
+from deepchem_finetune.models import pretrained as _pretrained
 from deepchem_finetune.objectives import SupervisedObjective
+from deepchem_finetune.strategies import Strategy, apply_freezing, get_strategy
 
 dc = import_deepchem_quietly()
 
@@ -37,6 +43,14 @@ class TaskNetwork(nn.Module):
         self.backbone = backbone
         self.head = head
         self.objective = objective
+        self.frozen_modules: list = []
+
+    def train(self, mode: bool = True):
+        """Like ``nn.Module.train``, but frozen blocks stay in eval mode (batch-norm statistics fixed)."""
+        super().train(mode)
+        for m in self.frozen_modules:
+            m.eval()
+        return self
 
     def forward(self, inputs):
         return self.objective.outputs(self.head(self.backbone(inputs)))
@@ -50,7 +64,8 @@ class BackboneModel(dc.models.TorchModel):
 
     def __init__(self, backbone: nn.Module, featurizer_spec: dict, n_tasks: int, mode: str = "classification",
                  n_classes: int = 2, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
-                 seed: Optional[int] = None, batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
+                 seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
+                 batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
         unknown = set(kwargs) - _TORCHMODEL_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(unknown)}; "
@@ -65,9 +80,128 @@ class BackboneModel(dc.models.TorchModel):
             head = MLPHead(backbone.output_dim, objective.output_dim, head_hidden, head_dropout)
         self.head_config = {"hidden_dims": list(head_hidden), "dropout": head_dropout}
         network = TaskNetwork(backbone, head, objective)
-        super().__init__(network, loss=objective.loss, output_types=objective.output_types,
+        self.strategy: Strategy = get_strategy(strategy, **(strategy_options or {}))
+        self.pretrained_reference = None  # backbone weights at load time (L2-SP), set by load_pretrained
+        self.parent_provenance = None  # provenance of the checkpoint this model was loaded from
+        self.pretraining_provenance: dict = {}  # filled by pretraining code (data, objective, command)
+        super().__init__(network, loss=self._total_loss, output_types=objective.output_types,
                          batch_size=batch_size, learning_rate=learning_rate, **kwargs)
         self._epochs_started = 0
+        self._strategy_epochs = 0
+
+    def _total_loss(self, outputs, labels, weights):
+        loss = self.model.objective.loss(outputs, labels, weights)
+        penalty = self.strategy.penalty(self)
+        return loss if penalty is None else loss + penalty
+
+    # ---------------------------------------------------------------------------- strategy
+    def set_strategy(self, strategy="full", **options) -> None:
+        """Switch the fine-tuning strategy (by name with options, or a Strategy); rebuilds the optimizer."""
+        self.strategy = get_strategy(strategy, **options)
+        self._strategy_epochs = 0
+        apply_freezing(self, 0)
+        if self._built:
+            self._rebuild_optimizer()
+
+    def _ensure_built(self) -> None:
+        if self._built:
+            return
+        super()._ensure_built()
+        self._rebuild_optimizer()
+
+    def _rebuild_optimizer(self) -> None:
+        lr = self.optimizer.learning_rate
+        base = getattr(lr, "initial_rate", lr)
+        groups = self.strategy.param_groups(self, float(base))
+        self._pytorch_optimizer = self.optimizer._create_pytorch_optimizer(groups)
+        if hasattr(lr, "_create_pytorch_schedule"):
+            self._lr_schedule = lr._create_pytorch_schedule(self._pytorch_optimizer)
+        self._optimizer_for_vars = {}
+
+    # ---------------------------------------------------------------------------- pretrained
+    def save_pretrained(self, path, objective: Optional[dict] = None, provenance: Optional[dict] = None,
+                        extra: Optional[dict] = None) -> str:
+        """Save the backbone (not the head) as a self-describing pretrained checkpoint folder.
+
+        Parameters
+        ----------
+        path: str
+            Folder to write (atomically; an existing checkpoint folder is replaced).
+        objective: dict, optional
+            ``{name, config}`` of the objective the backbone was trained with (default: this model's
+            supervised task).
+        provenance: dict, optional
+            Extra provenance fields (training data name/size/sha256, command, final loss, ...).
+        extra: dict, optional
+            Plain-JSON extras (e.g. descriptor scalers).
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        return _pretrained.save_pretrained(self, path, objective, provenance, extra)
+
+    def load_pretrained(self, source, check_featurizer: bool = True) -> "BackboneModel":
+        """Load backbone weights strictly by name from a checkpoint path, zoo name or another model.
+
+        The head is left as it is; the optimizer is rebuilt (no optimizer state is carried over); the
+        loaded weights become the reference of the ``l2_sp`` strategy. Returns ``self``.
+
+        Raises
+        ------
+        CheckpointError
+            Missing / unexpected / mis-shaped keys (all listed), corrupted or foreign files.
+        SpecMismatchError
+            The architecture or featurizer differs (both shown).
+        """
+        _pretrained.load_backbone(self, source, check_featurizer=check_featurizer)
+        return self
+
+    @classmethod
+    def from_pretrained(cls, source, n_tasks: int, mode: str = "classification", strategy="full",
+                        strategy_options: Optional[dict] = None, **model_kwargs) -> "BackboneModel":
+        """Build a model whose backbone and featurizer come from a pretrained checkpoint, with a fresh head.
+
+        Parameters
+        ----------
+        source: str
+            Checkpoint folder or zoo name (see ``deepchem-finetune zoo``).
+        n_tasks: int
+        mode: str
+        strategy: str or Strategy, optional (default "full")
+            'full', 'frozen', 'gradual_unfreeze', 'layerwise_lr' or 'l2_sp'.
+        strategy_options: dict, optional
+        **model_kwargs:
+            Other constructor arguments (``n_classes``, ``dropout``, ``batch_size``, ``learning_rate``,
+            ``model_dir``, ``seed``, head options ...). Architecture options must agree with the file.
+        """
+        ckpt = _pretrained.read_pretrained(source)
+        model = cls._from_backbone_spec(ckpt.backbone, ckpt.featurizer, n_tasks=n_tasks, mode=mode,
+                                        strategy=strategy, strategy_options=strategy_options, **model_kwargs)
+        model.load_pretrained(ckpt)
+        return model
+
+    @classmethod
+    def _from_backbone_spec(cls, backbone_spec: dict, featurizer_spec: dict, **kwargs):
+        raise NotImplementedError
+
+    def load_from_pretrained(self, source_model, assignment_map=None, value_map=None, checkpoint=None,
+                             model_dir=None, include_top: bool = True, inputs=None, **kwargs) -> None:
+        """DeepChem's API, made safe: parameters are paired by *name*, strictly.
+
+        With ``assignment_map`` / ``value_map`` DeepChem's own (positional) implementation is used.
+        ``include_top=False`` copies the backbone only; ``True`` copies the head too (same task shape).
+        """
+        if assignment_map is not None or value_map is not None:
+            return super().load_from_pretrained(source_model, assignment_map, value_map, checkpoint, model_dir,
+                                                include_top, inputs, **kwargs)
+        if checkpoint is not None or model_dir is not None:
+            source_model.restore(checkpoint=checkpoint, model_dir=model_dir)
+        self.load_pretrained(source_model)
+        if include_top:
+            from deepchem_finetune.checkpoint import load_state_dict_strict
+            load_state_dict_strict(self.head, source_model.head.state_dict(), source="source model head")
 
     # ------------------------------------------------------------------------------ access
     @property
@@ -98,6 +232,9 @@ class BackboneModel(dc.models.TorchModel):
                           pad_batches: bool = True):
         """Yield ``([X], [y], [w])`` batches; never pads (graph batches need no fixed size)."""
         for _ in range(epochs):
+            if mode == "fit":
+                apply_freezing(self, self.strategy.frozen_blocks(self, self._strategy_epochs))
+                self._strategy_epochs += 1
             rng = None
             if mode == "fit" and self.seed is not None:
                 rng = np.random.default_rng([self.seed, self._epochs_started])
@@ -126,7 +263,7 @@ class BackboneModel(dc.models.TorchModel):
                 bad = (w != 0) & ((y < 0) | (y >= self.n_classes) | (y != np.round(y)))
                 if bad.any():
                     r, c = np.argwhere(bad)[0]
-                    raise ValueError(f"classification label {y[r, c]!r} (batch row {r}, task {c}) is not an "
+                    raise ValueError(f"classification label {float(y[r, c])!r} (batch row {r}, task {c}) is not an "
                                      f"integer class in [0, {self.n_classes}); did you mean mode='regression'?")
             label_tensors = [torch.as_tensor(y, dtype=torch.float32, device=self.device)]
             weight_tensors = [torch.as_tensor(w, dtype=torch.float32, device=self.device)]

@@ -41,6 +41,9 @@ class MolGNNModel(BackboneModel):
     head_dropout: float, optional (default 0.0)
     seed: int, optional
         Makes initialisation, shuffling and dropout reproducible.
+    strategy: str or Strategy, optional (default "full")
+        Fine-tuning strategy: 'full', 'frozen', 'gradual_unfreeze', 'layerwise_lr', 'l2_sp'
+        (see :mod:`deepchem_finetune.strategies`); ``strategy_options`` holds its options.
     batch_size: int, optional (default 32)
     learning_rate: float, optional (default 1e-3)
     **kwargs:
@@ -67,7 +70,8 @@ class MolGNNModel(BackboneModel):
                  num_layers: int = 5, hidden_dim: int = 300, conv: str = "gin", mlp_ratio: int = 2,
                  dropout: float = 0.2, batch_norm: bool = True, jk: str = "last", pooling: str = "mean",
                  last_activation: bool = False, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
-                 seed: Optional[int] = None, batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
+                 seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
+                 batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
         if featurizer is None:
             featurizer = dc.feat.MolGraphConvFeaturizer(use_edges=True)
         self.input_encoding = input_encoding(featurizer)
@@ -80,9 +84,25 @@ class MolGNNModel(BackboneModel):
                               pooling=pooling, last_activation=last_activation)
         super().__init__(backbone, featurizer_spec(featurizer), n_tasks=n_tasks, mode=mode,
                          n_classes=n_classes, head_hidden=head_hidden, head_dropout=head_dropout,
-                         seed=None if seed is None else seed + 1, batch_size=batch_size,
+                         seed=None if seed is None else seed + 1, strategy=strategy,
+                         strategy_options=strategy_options, batch_size=batch_size,
                          learning_rate=learning_rate, **kwargs)
         self.seed = seed
+
+    @classmethod
+    def _from_backbone_spec(cls, backbone_spec: dict, featurizer_spec: dict, **kwargs):
+        from deepchem_finetune.featurizers import featurizer_from_spec
+        from deepchem_finetune.models.pretrained import NON_ARCHITECTURAL
+        if backbone_spec["name"] != "MolGNN":
+            raise ValueError(f"{cls.__name__} cannot load a {backbone_spec['name']!r} backbone")
+        config = {k: v for k, v in backbone_spec["config"].items() if k != "input_encoding"}
+        clash = {k: (kwargs[k], v) for k, v in config.items()
+                 if k in kwargs and k not in NON_ARCHITECTURAL and kwargs[k] != v}
+        if clash:
+            raise ValueError("architecture options disagree with the pretrained file (given, file): "
+                             f"{clash}")
+        config.update({k: kwargs.pop(k) for k in list(kwargs) if k in config})
+        return cls(featurizer=featurizer_from_spec(featurizer_spec), **config, **kwargs)
 
     def _collate(self, X: np.ndarray):
         batch = graphs_to_batch(X, device=self.device)
