@@ -71,7 +71,6 @@ def main():
     torch.set_num_threads(args.threads)
     logging.getLogger("deepchem").setLevel(logging.ERROR)  # DeepChem logs each unparsable SMILES
     logging.getLogger("deepchem_finetune").setLevel(logging.ERROR)
-    RDLogger.DisableLog("rdApp.*")  # RDKit's per-molecule valence warnings on stderr
     load_start = os.getloadavg()[0]
 
     df = pd.read_csv(args.dataset)
@@ -82,6 +81,7 @@ def main():
     hu, t_hu = timed(lambda: featurize_smiles(smiles, MolGraphFeaturizer("hu2020"), skip_invalid=True))
     rich, t_rich = timed(lambda: featurize_smiles(smiles, MolGraphFeaturizer("rich"), skip_invalid=True))
     dc_feat = dc.feat.MolGraphConvFeaturizer(use_edges=True)
+    RDLogger.DisableLog("rdApp.*")  # RDKit's valence warnings (featurize_smiles re-enables them on exit)
     _, t_dc = timed(lambda: dc_feat.featurize(smiles[:n_dc]))
     feat = {"hu2020": len(smiles) / t_hu, "rich": len(smiles) / t_rich, "deepchem": min(n_dc, n) / t_dc}
 

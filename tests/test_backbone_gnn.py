@@ -58,11 +58,8 @@ def test_gin_layer_matches_explicit_message_passing():
         expected[dst[k]] += h[src[k]] + e
     self_loop = tables[0].weight[4] + tables[1].weight[0]
     expected += h + self_loop
-    from deepchem_finetune.backbones.encoders import edge_inputs
-    e_in = edge_inputs(gnn.input_encoding, batch.edge_attr, batch.num_nodes)
-    loops = torch.arange(batch.num_nodes)
-    edge_sum = torch.zeros(batch.num_nodes, e_in.shape[1]).index_add_(0, torch.cat([dst, loops]), e_in)
-    got = layer(h, src, dst, edge_sum)
+    from deepchem_finetune.backbones.gnn import build_graph_cache
+    got = layer(h, build_graph_cache(gnn.input_encoding, batch.edge_index, batch.edge_attr, batch.num_nodes))
     assert torch.allclose(got, layer.mlp(expected), atol=1e-5)
 
 
@@ -78,6 +75,18 @@ def test_single_atom_batch_trains():
 def test_bad_config_errors():
     enc = input_encoding(FEATURIZERS["hu2020"])
     for kwargs, match in [({"jk": "avg"}, "jk"), ({"pooling": "set2set"}, "pooling"),
-                          ({"num_layers": 0}, "num_layers"), ({"conv": "gat"}, "conv")]:
+                          ({"num_layers": 0}, "num_layers"), ({"conv": "gatv2"}, "conv")]:
         with pytest.raises(ValueError, match=match):
             MolGNN(enc, **kwargs)
+
+
+@pytest.mark.parametrize("conv", ["gin", "gcn", "gat", "graphsage"])
+@pytest.mark.parametrize("feat", ["hu2020", "dense"])
+def test_every_conv_type_runs_and_backpropagates(conv, feat):
+    f = FEATURIZERS[feat]
+    gnn = MolGNN(input_encoding(f), num_layers=2, hidden_dim=8, conv=conv, jk="concat", pooling="attention")
+    out = gnn(graphs_to_batch(f.featurize(SMALL_SMILES)))
+    assert out.shape == (len(SMALL_SMILES), 24)
+    out.sum().backward()
+    assert all(p.grad is not None for p in gnn.parameters())
+    assert MolGNN(**gnn.config).config == gnn.config

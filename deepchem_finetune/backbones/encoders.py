@@ -66,10 +66,11 @@ class BondEncoder(nn.Module):
 
     Shapes
     ------
-    edge inputs ``(n_edges, input_dim)`` -> ``(n_edges, hidden_dim)``
+    edge inputs ``(n_edges, input_dim)`` -> ``(n_edges, out_dim)``
     """
 
-    def __init__(self, encoding: dict, hidden_dim: int):
+    def __init__(self, encoding: dict, out_dim: int):
+        hidden_dim = out_dim
         super().__init__()
         self.kind = encoding["kind"]
         if self.kind == "categorical":
@@ -89,7 +90,7 @@ class BondEncoder(nn.Module):
             self.linear.reset_parameters()
 
     def weight_matrix(self) -> torch.Tensor:
-        """The ``(input_dim, hidden_dim)`` matrix with ``embedding = edge_input @ weight_matrix()``."""
+        """The ``(input_dim, out_dim)`` matrix with ``embedding = edge_input @ weight_matrix()``."""
         if self.kind == "categorical":
             return torch.cat([t.weight for t in self.tables], dim=0)
         return self.linear.weight.t()

@@ -1,6 +1,6 @@
-"""``MolGNN``: a GIN-style molecular graph encoder with bond features (Hu et al., 2020 layout).
+"""``MolGNN``: a molecular graph encoder with bond features (Hu et al., 2020 layout).
 
-Per layer ``l`` (``conv="gin"``)::
+Layer types (``conv``): gin (default), gcn, gat, graphsage; see :mod:`.convs`. Per layer ``l`` with gin::
 
     a_v   = sum_{u in N(v) + {v}} ( h_u + e^l_{uv} )      # self loop with its own bond embedding
     h'_v  = Linear(r*d -> d)( ReLU( Linear(d -> r*d)(a_v) ) )
@@ -20,40 +20,12 @@ from torch import nn
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 from torch_geometric.nn.aggr import AttentionalAggregation
 
-from deepchem_finetune.backbones.encoders import AtomEncoder, BondEncoder, edge_inputs
+from deepchem_finetune.backbones.convs import CONV_LAYERS, GraphCache
+from deepchem_finetune.backbones.encoders import AtomEncoder, edge_inputs
 
 JK_MODES = ("last", "concat", "sum", "max")
 POOLINGS = ("mean", "sum", "max", "attention")
-CONVS = ("gin",)
-
-
-class GINLayer(nn.Module):
-    """One GIN message-passing layer with bond embeddings added to messages and a self loop.
-
-    Parameters
-    ----------
-    input_encoding: dict
-        The featurizer's input encoding (selects the bond encoder).
-    hidden_dim: int
-        Node width ``d``.
-    mlp_ratio: int
-        Hidden width of the update MLP is ``mlp_ratio * d`` (Hu et al.: 2).
-
-    Shapes
-    ------
-    h ``(n_atoms, d)``, src/dst ``(n_edges,)``, edge_sum ``(n_atoms, edge_input_dim)`` -> ``(n_atoms, d)``
-    """
-
-    def __init__(self, input_encoding: dict, hidden_dim: int, mlp_ratio: int = 2):
-        super().__init__()
-        self.bond_encoder = BondEncoder(input_encoding, hidden_dim)
-        self.mlp = nn.Sequential(nn.Linear(hidden_dim, mlp_ratio * hidden_dim), nn.ReLU(),
-                                 nn.Linear(mlp_ratio * hidden_dim, hidden_dim))
-
-    def forward(self, h, src, dst, edge_sum):
-        agg = h.index_add(0, dst, h.index_select(0, src))
-        agg = agg + edge_sum @ self.bond_encoder.weight_matrix()
-        return self.mlp(agg)
+CONVS = tuple(CONV_LAYERS)
 
 
 class MolGNN(nn.Module):
@@ -66,7 +38,11 @@ class MolGNN(nn.Module):
     num_layers: int, optional (default 5)
     hidden_dim: int, optional (default 300)
     conv: str, optional (default "gin")
+        gin, gcn, gat or graphsage (Hu et al.'s four variants).
     mlp_ratio: int, optional (default 2)
+        GIN's update MLP is ``d -> mlp_ratio * d -> d``.
+    heads: int, optional (default 2)
+        Attention heads (gat only).
     dropout: float, optional (default 0.0)
         Applied after every layer.
     batch_norm: bool, optional (default True)
@@ -95,8 +71,8 @@ class MolGNN(nn.Module):
     """
 
     def __init__(self, input_encoding: dict, num_layers: int = 5, hidden_dim: int = 300, conv: str = "gin",
-                 mlp_ratio: int = 2, dropout: float = 0.0, batch_norm: bool = True, jk: str = "last",
-                 pooling: str = "mean", last_activation: bool = False):
+                 mlp_ratio: int = 2, heads: int = 2, dropout: float = 0.0, batch_norm: bool = True,
+                 jk: str = "last", pooling: str = "mean", last_activation: bool = False):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
@@ -107,13 +83,15 @@ class MolGNN(nn.Module):
         if conv not in CONVS:
             raise ValueError(f"conv must be one of {CONVS}, got {conv!r}")
         self.config = dict(input_encoding=input_encoding, num_layers=num_layers, hidden_dim=hidden_dim,
-                           conv=conv, mlp_ratio=mlp_ratio, dropout=dropout, batch_norm=batch_norm, jk=jk,
+                           conv=conv, mlp_ratio=mlp_ratio, heads=heads, dropout=dropout, batch_norm=batch_norm, jk=jk,
                            pooling=pooling, last_activation=last_activation)
         self.input_encoding = input_encoding
         self.num_layers, self.hidden_dim, self.dropout = num_layers, hidden_dim, dropout
         self.jk, self.last_activation = jk, last_activation
         self.atom_encoder = AtomEncoder(input_encoding, hidden_dim)
-        self.layers = nn.ModuleList(GINLayer(input_encoding, hidden_dim, mlp_ratio) for _ in range(num_layers))
+        layer_cls = CONV_LAYERS[conv]
+        self.layers = nn.ModuleList(layer_cls(input_encoding, hidden_dim, mlp_ratio=mlp_ratio, heads=heads)
+                                    for _ in range(num_layers))
         self.norms = nn.ModuleList(nn.BatchNorm1d(hidden_dim) if batch_norm else nn.Identity()
                                    for _ in range(num_layers))
         self.node_dim = hidden_dim * (num_layers + 1) if jk == "concat" else hidden_dim
@@ -140,17 +118,12 @@ class MolGNN(nn.Module):
 
     def encode_nodes(self, batch) -> torch.Tensor:
         """Node representations ``(n_atoms, node_dim)`` of a torch-geometric ``Batch``."""
-        x, edge_index, edge_attr = batch.x, batch.edge_index, batch.edge_attr
-        n = x.shape[0]
-        src, dst = edge_index[0], edge_index[1]
-        e_in = edge_inputs(self.input_encoding, edge_attr, n)
-        loops = torch.arange(n, device=x.device)
-        edge_sum = torch.zeros(n, e_in.shape[1], device=x.device).index_add_(
-            0, torch.cat([dst, loops]), e_in)
+        x = batch.x
+        g = build_graph_cache(self.input_encoding, batch.edge_index, batch.edge_attr, x.shape[0])
         h = self.atom_encoder(x)
         hs = [h]
         for i, (layer, norm) in enumerate(zip(self.layers, self.norms)):
-            h = layer(h, src, dst, edge_sum)
+            h = layer(h, g)
             h = _norm(norm, h)
             if i < self.num_layers - 1 or self.last_activation:
                 h = F.relu(h)
@@ -176,6 +149,16 @@ class MolGNN(nn.Module):
 
     def forward(self, batch) -> torch.Tensor:
         return self.readout(self.encode_nodes(batch), batch)
+
+
+def build_graph_cache(encoding: dict, edge_index: torch.Tensor, edge_attr: torch.Tensor, n: int) -> GraphCache:
+    """Self loops, edge inputs and their per-atom sums for a batch (see :class:`.convs.GraphCache`)."""
+    src, dst = edge_index[0], edge_index[1]
+    loops = torch.arange(n, device=edge_index.device)
+    src_all, dst_all = torch.cat([src, loops]), torch.cat([dst, loops])
+    e_in = edge_inputs(encoding, edge_attr, n)
+    edge_sum = torch.zeros(n, e_in.shape[1], device=e_in.device).index_add_(0, dst_all, e_in)
+    return GraphCache(src, dst, src_all, dst_all, e_in, edge_sum)
 
 
 def _norm(norm: nn.Module, h: torch.Tensor) -> torch.Tensor:

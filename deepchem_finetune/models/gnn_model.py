@@ -34,7 +34,7 @@ class MolGNNModel(BackboneModel):
     featurizer: dc.feat.Featurizer, optional
         The featurizer the inputs are made with; fixes the atom/bond encoders. Default
         ``dc.feat.MolGraphConvFeaturizer(use_edges=True)``.
-    num_layers, hidden_dim, conv, mlp_ratio, dropout, batch_norm, jk, pooling, last_activation:
+    num_layers, hidden_dim, conv, mlp_ratio, heads, dropout, batch_norm, jk, pooling, last_activation:
         Backbone options, see :class:`~deepchem_finetune.backbones.MolGNN`.
     head_hidden: sequence of int, optional (default ())
         Hidden widths of the task head (empty: one linear layer).
@@ -68,7 +68,7 @@ class MolGNNModel(BackboneModel):
 
     def __init__(self, n_tasks: int, mode: str = "classification", n_classes: int = 2, featurizer=None,
                  num_layers: int = 5, hidden_dim: int = 300, conv: str = "gin", mlp_ratio: int = 2,
-                 dropout: float = 0.2, batch_norm: bool = True, jk: str = "last", pooling: str = "mean",
+                 heads: int = 2, dropout: float = 0.2, batch_norm: bool = True, jk: str = "last", pooling: str = "mean",
                  last_activation: bool = False, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
                  seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
                  batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
@@ -80,7 +80,7 @@ class MolGNNModel(BackboneModel):
             if seed is not None:
                 torch.manual_seed(seed)
             backbone = MolGNN(self.input_encoding, num_layers=num_layers, hidden_dim=hidden_dim, conv=conv,
-                              mlp_ratio=mlp_ratio, dropout=dropout, batch_norm=batch_norm, jk=jk,
+                              mlp_ratio=mlp_ratio, heads=heads, dropout=dropout, batch_norm=batch_norm, jk=jk,
                               pooling=pooling, last_activation=last_activation)
         super().__init__(backbone, featurizer_spec(featurizer), n_tasks=n_tasks, mode=mode,
                          n_classes=n_classes, head_hidden=head_hidden, head_dropout=head_dropout,

@@ -48,10 +48,14 @@ def resolve_source(source) -> str:
 
 
 def read_pretrained(source) -> PretrainedCheckpoint:
-    """Load a checkpoint from a path or zoo name (checksum verified, nothing unpickled)."""
+    """Load a checkpoint from a folder, a zoo name or a pretrain-gnns ``.pth`` file (nothing unpickled)."""
     if isinstance(source, PretrainedCheckpoint):
         return source
-    return load_checkpoint_dir(resolve_source(source))
+    path = resolve_source(source)
+    if os.path.isfile(path) and path.endswith((".pth", ".pt")):
+        from deepchem_finetune.pretrain_gnns import import_pretrain_gnns  # published Hu et al. weights
+        return import_pretrain_gnns(path)
+    return load_checkpoint_dir(path)
 
 
 def _plain(obj):

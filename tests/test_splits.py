@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+import deepchem as dc
+from deepchem_finetune.splits import Hu2020ScaffoldSplitter, RandomScaffoldSplitter, save_split, scaffold_groups
+
+# Enantiomeric ring scaffolds (chirality inside the ring system) plus achiral ones.
+SMILES = (["C[C@H]1CC[C@@H](C)CC1c1ccccc1"] * 3 + ["C[C@@H]1CC[C@@H](C)CC1c1ccccc1"] * 2 +
+          ["c1ccccc1CC"] * 4 + ["C1CCNCC1"] * 3 + ["CCO", "CCN", "CC(=O)O"] +
+          ["O=C1CC[C@H]2CCCC[C@@H]2C1", "O=C1CC[C@@H]2CCCC[C@@H]2C1"])
+
+
+def ds(smiles=SMILES):
+    return dc.data.NumpyDataset(np.zeros((len(smiles), 1)), ids=np.array(smiles))
+
+
+def test_chirality_creates_distinct_scaffolds():
+    with_chir = scaffold_groups(SMILES, include_chirality=True)
+    without = scaffold_groups(SMILES, include_chirality=False)
+    assert len(with_chir) > len(without)
+
+
+def test_hu_split_is_deterministic_and_ordered():
+    s = Hu2020ScaffoldSplitter()
+    a = s.split(ds(), 0.6, 0.2, 0.2, seed=0)
+    b = s.split(ds(), 0.6, 0.2, 0.2, seed=123)  # the seed does not matter
+    assert a == b
+    train, valid, test = a
+    assert sorted(train + valid + test) == list(range(len(SMILES)))
+    # largest group (the 4 phenethyl-like 'c1ccccc1CC') goes to train first
+    assert set(range(5, 9)) <= set(train)
+
+
+def test_hu_split_differs_from_deepchem_where_chirality_matters():
+    ours = Hu2020ScaffoldSplitter().split(ds(), 0.6, 0.2, 0.2)
+    theirs = dc.splits.ScaffoldSplitter().split(ds(), 0.6, 0.2, 0.2)
+    assert [sorted(x) for x in ours] != [sorted(x) for x in theirs]
+
+
+def test_random_scaffold_split_seeded_and_keeps_groups_together(tmp_path):
+    r = RandomScaffoldSplitter()
+    assert r.split(ds(), 0.6, 0.2, 0.2, seed=1) == r.split(ds(), 0.6, 0.2, 0.2, seed=1)
+    splits = {str(r.split(ds(), 0.6, 0.2, 0.2, seed=s)) for s in range(6)}
+    assert len(splits) > 1
+    groups = scaffold_groups(SMILES)
+    train, valid, test = r.split(ds(), 0.6, 0.2, 0.2, seed=3)
+    where = {i: k for k, part in enumerate((train, valid, test)) for i in part}
+    for members in groups.values():
+        assert len({where[i] for i in members}) == 1
+    save_split(str(tmp_path / "split.json"), train, valid, test, ids=SMILES, meta={"seed": 3})
+    import json
+    saved = json.load(open(tmp_path / "split.json"))
+    assert saved["train"] == list(train) and saved["ids"]["test"] == [SMILES[i] for i in test]
+
+
+def test_bad_smiles_named():
+    with pytest.raises(ValueError, match="index 1"):
+        Hu2020ScaffoldSplitter().split(ds(["CCO", "C1CC", "CC"]), 0.8, 0.1, 0.1)
