@@ -15,6 +15,7 @@ classes. Reported: test ROC-AUC at the best-validation epoch and at the last epo
 saved to ``<out>/splits/``.
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -25,7 +26,7 @@ import torch
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
 from deepchem_finetune.data import load_moleculenet
 from deepchem_finetune.metrics import score
-from deepchem_finetune.splits import SPLITTERS, save_split
+from deepchem_finetune.splits import SPLITTERS
 
 
 def main():
@@ -50,10 +51,9 @@ def main():
         splitter = SPLITTERS[args.split]()
         tasks, (train, valid, test), _ = load_moleculenet(name, featurizer, splitter=splitter,
                                                           data_dir=args.data_dir, transformers=[])
-        save_split(os.path.join(args.out, "splits", f"{name}_{args.split}.json"), range(len(train)),
-                   range(len(valid)), range(len(test)),
-                   meta={"splitter": str(splitter), "train_ids": list(map(str, train.ids)),
-                         "valid_ids": list(map(str, valid.ids)), "test_ids": list(map(str, test.ids))})
+        with open(os.path.join(args.out, "splits", f"{name}_{args.split}.json"), "w") as fh:
+            json.dump({"splitter": str(splitter), **{k: list(map(str, d.ids)) for k, d in
+                                                     (("train", train), ("valid", valid), ("test", test))}}, fh)
         for weights in args.weights:
             conv = "gcn" if weights == "scratch" else weights.split("_")[0]
             for seed in args.seeds:
