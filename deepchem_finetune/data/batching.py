@@ -75,16 +75,16 @@ def iterate_batches(dataset, batch_size: int, shuffle: bool, rng: Optional[np.ra
         for s in order:
             X, y, w, _ = dataset.get_shard(s)
             if carry is not None:
-                X, y, w = (np.concatenate([c, a]) for c, a in zip(carry, (X, y, w)))
+                X, y, w = (None if a is None else np.concatenate([c, a]) for c, a in zip(carry, (X, y, w)))
                 carry = None
             idx = rng.permutation(len(X)) if shuffle else np.arange(len(X))
             full = len(idx) - len(idx) % batch_size
             for start in range(0, full, batch_size):
                 sel = idx[start:start + batch_size]
-                yield X[sel], y[sel], w[sel]
+                yield X[sel], _take(y, sel), _take(w, sel)
             if full < len(idx):
                 sel = idx[full:]
-                carry = (X[sel], y[sel], w[sel])
+                carry = (X[sel], _take(y, sel), _take(w, sel))
         if carry is not None:
             yield carry
         return
@@ -92,4 +92,8 @@ def iterate_batches(dataset, batch_size: int, shuffle: bool, rng: Optional[np.ra
     idx = rng.permutation(len(X)) if shuffle else np.arange(len(X))
     for start in range(0, len(idx), batch_size):
         sel = idx[start:start + batch_size]
-        yield X[sel], y[sel], w[sel]
+        yield X[sel], _take(y, sel), _take(w, sel)
+
+
+def _take(a, sel):
+    return None if a is None else a[sel]

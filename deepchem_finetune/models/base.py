@@ -24,9 +24,8 @@ from torch import nn
 
 from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly, sanitize_labels
 from deepchem_finetune.data.batching import iterate_batches
-from deepchem_finetune.heads import MLPHead
 from deepchem_finetune.models import pretrained as _pretrained
-from deepchem_finetune.objectives import SupervisedObjective
+from deepchem_finetune.objectives import SupervisedObjective, get_objective
 from deepchem_finetune.strategies import Strategy, apply_freezing, get_strategy
 
 dc = import_deepchem_quietly()
@@ -38,11 +37,14 @@ _TORCHMODEL_KWARGS = set(inspect.signature(dc.models.TorchModel.__init__).parame
 class TaskNetwork(nn.Module):
     """``backbone -> head -> objective outputs``; the ``nn.Module`` a :class:`BackboneModel` trains."""
 
-    def __init__(self, backbone: nn.Module, head: nn.Module, objective):
+    def __init__(self, backbone: nn.Module, head: nn.Module, objective, precision: str = "fp32"):
         super().__init__()
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
         self.backbone = backbone
         self.head = head
         self.objective = objective
+        self.precision = precision
         self.frozen_modules: list = []
 
     def train(self, mode: bool = True):
@@ -53,7 +55,11 @@ class TaskNetwork(nn.Module):
         return self
 
     def forward(self, inputs):
-        return self.objective.outputs(self.head(self.backbone(inputs)))
+        device = next(self.head.parameters()).device.type
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            raw = self.objective.forward(self.backbone, self.head, inputs)
+        raw = [r.float() for r in raw] if isinstance(raw, (list, tuple)) else raw.float()
+        return self.objective.outputs(raw)
 
 
 class BackboneModel(dc.models.TorchModel):
@@ -62,10 +68,11 @@ class BackboneModel(dc.models.TorchModel):
     Subclasses build the backbone and define ``_collate(X) -> model input``.
     """
 
-    def __init__(self, backbone: nn.Module, featurizer_spec: dict, n_tasks: int, mode: str = "classification",
-                 n_classes: int = 2, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
+    def __init__(self, backbone: nn.Module, featurizer_spec: dict, n_tasks: Optional[int],
+                 mode: str = "classification", n_classes: int = 2, objective=None,
+                 objective_options: Optional[dict] = None, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
                  seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
-                 batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
+                 precision: str = "fp32", batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
         unknown = set(kwargs) - _TORCHMODEL_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(unknown)}; "
@@ -73,13 +80,20 @@ class BackboneModel(dc.models.TorchModel):
         self.n_tasks, self.mode, self.n_classes = n_tasks, mode, n_classes
         self.seed = seed
         self.featurizer_spec = featurizer_spec
-        objective = SupervisedObjective(mode, n_tasks, n_classes)
+        if objective is None or objective == "supervised":
+            if n_tasks is None:
+                raise TypeError("n_tasks is required for a supervised model")
+            objective = SupervisedObjective(mode, n_tasks, n_classes, **(objective_options or {}))
+        else:
+            objective = get_objective(objective, featurizer_spec=featurizer_spec, **(objective_options or {}))
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            head = MLPHead(backbone.output_dim, objective.output_dim, head_hidden, head_dropout)
+            head = objective.build_head(backbone, head_hidden, head_dropout)
+        self._corruption_rng = torch.Generator().manual_seed(seed if seed is not None else
+                                                             int(torch.randint(2**31, ()).item()))
         self.head_config = {"hidden_dims": list(head_hidden), "dropout": head_dropout}
-        network = TaskNetwork(backbone, head, objective)
+        network = TaskNetwork(backbone, head, objective, precision)
         self.strategy: Strategy = get_strategy(strategy, **(strategy_options or {}))
         self.pretrained_reference = None  # backbone weights at load time (L2-SP), set by load_pretrained
         self.parent_provenance = None  # provenance of the checkpoint this model was loaded from
@@ -249,6 +263,10 @@ class BackboneModel(dc.models.TorchModel):
         X = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         model_input = self._collate(X)
         label_tensors, weight_tensors = [], []
+        objective = self.model.objective
+        if labels is not None and hasattr(objective, "corrupt"):  # self-supervised: labels made from inputs
+            model_input, label_tensors, weight_tensors = objective.corrupt(model_input, self._corruption_rng)
+            return [model_input], label_tensors, weight_tensors
         if labels is not None and len(labels) and labels[0] is not None:
             y = np.asarray(labels[0])
             w = np.asarray(weights[0]) if weights is not None and len(weights) and weights[0] is not None \

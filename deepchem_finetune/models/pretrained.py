@@ -71,7 +71,7 @@ def save_pretrained(model, path, objective: Optional[Dict] = None, provenance: O
                     extra: Optional[Dict] = None) -> str:
     """Write ``model``'s backbone as a self-describing pretrained checkpoint folder; return the path."""
     if objective is None:
-        objective = {"name": "supervised", "config": dict(model.model.objective.config)}
+        objective = {"name": model.model.objective.name, "config": _plain(model.model.objective.config)}
     fields = dict(model.pretraining_provenance)
     fields.setdefault("steps", int(getattr(model, "_global_step", 0)))
     fields.setdefault("seed", model.seed)

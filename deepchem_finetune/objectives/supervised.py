@@ -10,7 +10,7 @@ MODES = ("classification", "regression")
 
 
 class SupervisedObjective:
-    """Output layout, loss and predictions of a DeepChem-style supervised task.
+    """Output layout, head, loss and predictions of a DeepChem-style supervised task.
 
     The loss averages over entries with ``w != 0`` and a finite label; a missing (NaN) label never
     reaches the arithmetic, so the loss stays finite.
@@ -42,6 +42,17 @@ class SupervisedObjective:
             raise ValueError(f"n_classes must be >= 2, got {n_classes}")
         self.mode, self.n_tasks, self.n_classes = mode, n_tasks, n_classes
         self.config = {"mode": mode, "n_tasks": n_tasks, "n_classes": n_classes}
+
+    name = "supervised"
+
+    def build_head(self, backbone, hidden_dims=(), dropout: float = 0.0):
+        """A fresh :class:`~deepchem_finetune.heads.MLPHead` from ``backbone.output_dim`` to the task outputs."""
+        from deepchem_finetune.heads import MLPHead
+        return MLPHead(backbone.output_dim, self.output_dim, hidden_dims, dropout)
+
+    def forward(self, backbone, head, inputs) -> torch.Tensor:
+        """Raw head output ``(batch, output_dim)`` (turned into outputs by :meth:`outputs`)."""
+        return head(backbone(inputs))
 
     @property
     def output_dim(self) -> int:
