@@ -4,7 +4,7 @@ Usage (from the repository root):
     .venv/bin/python benchmarks/transfer_tox21.py --data-dir ../shared/data/moleculenet \
         --targets bbbp clintox --strategies scratch full frozen l2_sp --seeds 0 1 2
 
-Steps: (1) MolGNNModel (5 x 300, MolGraphFeaturizer('rich')) trained on all 12 Tox21 tasks (DeepChem
+Steps: (1) MolGNNModel (``--num-layers`` x ``--hidden-dim``, MolGraphFeaturizer('rich')) trained on all 12 Tox21 tasks (DeepChem
 scaffold split; best-validation epoch) and saved with ``save_pretrained``; (2) for each target, strategy
 and seed: ``MolGNNModel.from_pretrained`` (or the same architecture from scratch), early stopping on the
 validation ROC-AUC, test ROC-AUC at the best-validation epoch. Writes a CSV and prints mean +/- std.
@@ -22,7 +22,6 @@ from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
 from deepchem_finetune.data import dataset_mode, load_moleculenet
 from deepchem_finetune.training import fit_with_early_stopping
 
-ARCH = dict(num_layers=5, hidden_dim=300)
 
 
 def main():
@@ -35,17 +34,20 @@ def main():
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--max-epochs", type=int, default=30)
     p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--hidden-dim", type=int, default=300)
+    p.add_argument("--num-layers", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="benchmarks/out/transfer_tox21")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    arch = dict(num_layers=args.num_layers, hidden_dim=args.hidden_dim)
     os.makedirs(args.out, exist_ok=True)
     featurizer = MolGraphFeaturizer("rich")
     ckpt = os.path.join(args.out, f"{args.pretrain_on}_supervised")
     t0 = time.time()
     if not os.path.exists(os.path.join(ckpt, "config.json")):
         tasks, (train, valid, test), tr = load_moleculenet(args.pretrain_on, featurizer, data_dir=args.data_dir)
-        model = MolGNNModel(len(tasks), featurizer=featurizer, seed=0, dropout=0.2, **ARCH)
+        model = MolGNNModel(len(tasks), featurizer=featurizer, seed=0, dropout=0.2, **arch)
         out = fit_with_early_stopping(model, train, valid, test, tr, max_epochs=args.pretrain_epochs,
                                       patience=args.pretrain_epochs, progress=False)
         print(f"pretrained on {args.pretrain_on}: best epoch {out['best_epoch']}, valid {out['valid_score']:.4f}, "
@@ -61,7 +63,7 @@ def main():
         for strategy in args.strategies:
             for seed in args.seeds:
                 if strategy == "scratch":
-                    model = MolGNNModel(len(tasks), mode=mode, featurizer=featurizer, seed=seed, dropout=0.2, **ARCH)
+                    model = MolGNNModel(len(tasks), mode=mode, featurizer=featurizer, seed=seed, dropout=0.2, **arch)
                 else:
                     model = MolGNNModel.from_pretrained(ckpt, n_tasks=len(tasks), mode=mode, strategy=strategy,
                                                         seed=seed, dropout=0.2)

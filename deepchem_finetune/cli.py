@@ -12,6 +12,24 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_pretrain(args) -> int:
+    import json
+    from deepchem_finetune.pretraining import pretrain
+    if args.backbone != "gnn":
+        raise SystemExit(f"backbone {args.backbone!r} is not available yet (only 'gnn')")
+    backbone = {k: v for k, v in (("num_layers", args.num_layers), ("hidden_dim", args.hidden_dim),
+                                  ("conv", args.conv), ("dropout", args.dropout)) if v is not None}
+    options = {"mask_rate": args.mask_rate} if args.objective == "attr_masking" else {}
+    result = pretrain(args.corpus, args.out, objective=args.objective, objective_options=options,
+                      featurizer=args.featurizer, init=args.init, max_steps=args.max_steps, epochs=args.epochs,
+                      time_budget_min=args.time_budget, checkpoint_every=args.checkpoint_every,
+                      resume=args.resume, limit=args.limit, workers=args.workers, seed=args.seed,
+                      batch_size=args.batch_size, learning_rate=args.lr, progress=not args.no_progress,
+                      **backbone)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepchem-finetune",
                                      description="Transfer learning for DeepChem: pretrain, load, fine-tune.")
@@ -22,6 +40,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--patience", type=int, default=30)
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.set_defaults(func=_cmd_demo)
+
+    pre = sub.add_parser("pretrain", help="pretrain a backbone on a SMILES corpus; writes a checkpoint folder")
+    pre.add_argument("--backbone", default="gnn", choices=["gnn"])
+    pre.add_argument("--objective", default="attr_masking", choices=["attr_masking"])
+    pre.add_argument("--corpus", required=True, help=".smi/.csv file, optionally .gz")
+    pre.add_argument("--out", required=True, help="checkpoint folder to write")
+    pre.add_argument("--featurizer", default="hu2020", choices=["hu2020", "rich"])
+    pre.add_argument("--init", help="start from this checkpoint (chained recipes)")
+    pre.add_argument("--num-layers", type=int)
+    pre.add_argument("--hidden-dim", type=int)
+    pre.add_argument("--conv", choices=["gin", "gcn", "gat", "graphsage"])
+    pre.add_argument("--dropout", type=float)
+    pre.add_argument("--mask-rate", type=float, default=0.15)
+    pre.add_argument("--epochs", type=int, default=1)
+    pre.add_argument("--max-steps", type=int)
+    pre.add_argument("--time-budget", type=float, help="minutes")
+    pre.add_argument("--batch-size", type=int, default=256)
+    pre.add_argument("--lr", type=float, default=1e-3)
+    pre.add_argument("--checkpoint-every", type=int, default=500, help="steps between training checkpoints")
+    pre.add_argument("--resume", action="store_true", help="continue from the last training checkpoint")
+    pre.add_argument("--limit", type=int, help="use the first N molecules of the corpus")
+    pre.add_argument("--workers", type=int, default=2, help="featurization processes")
+    pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--no-progress", action="store_true")
+    pre.set_defaults(func=_cmd_pretrain)
     return parser
 
 
