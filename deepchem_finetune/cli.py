@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pre = sub.add_parser("pretrain", help="pretrain a backbone on a SMILES corpus; writes a checkpoint folder")
     pre.add_argument("--backbone", default="gnn", choices=["gnn"])
-    pre.add_argument("--objective", default="attr_masking", choices=["attr_masking"])
+    pre.add_argument("--objective", default="attr_masking", choices=["attr_masking", "context_pred"])
     pre.add_argument("--corpus", required=True, help=".smi/.csv file, optionally .gz")
     pre.add_argument("--out", required=True, help="checkpoint folder to write")
     pre.add_argument("--featurizer", default="hu2020", choices=["hu2020", "rich"])

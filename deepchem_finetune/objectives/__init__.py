@@ -1,9 +1,10 @@
 """Objectives: what a network's outputs mean, how they are scored and, for self-supervised
 pretraining, how a batch is corrupted. Chosen by name through :data:`OBJECTIVES`."""
+from deepchem_finetune.objectives.context import ContextPrediction
 from deepchem_finetune.objectives.masking import AttributeMasking
 from deepchem_finetune.objectives.supervised import SupervisedObjective
 
-OBJECTIVES = {"attr_masking": AttributeMasking}
+OBJECTIVES = {"attr_masking": AttributeMasking, "context_pred": ContextPrediction}
 
 
 def get_objective(objective, featurizer_spec: dict, **options):
@@ -15,4 +16,4 @@ def get_objective(objective, featurizer_spec: dict, **options):
     return OBJECTIVES[objective](featurizer_spec, **options)
 
 
-__all__ = ["SupervisedObjective", "AttributeMasking", "OBJECTIVES", "get_objective"]
+__all__ = ["SupervisedObjective", "AttributeMasking", "ContextPrediction", "OBJECTIVES", "get_objective"]
