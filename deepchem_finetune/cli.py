@@ -25,7 +25,7 @@ def _cmd_pretrain(args) -> int:
                       time_budget_min=args.time_budget, checkpoint_every=args.checkpoint_every,
                       resume=args.resume, limit=args.limit, workers=args.workers, seed=args.seed,
                       batch_size=args.batch_size, learning_rate=args.lr, progress=not args.no_progress,
-                      **backbone)
+                      data_dir=args.data_dir, **backbone)
     print(json.dumps(result, indent=1))
     return 0
 
@@ -43,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     pre = sub.add_parser("pretrain", help="pretrain a backbone on a SMILES corpus; writes a checkpoint folder")
     pre.add_argument("--backbone", default="gnn", choices=["gnn"])
-    pre.add_argument("--objective", default="attr_masking", choices=["attr_masking", "context_pred"])
-    pre.add_argument("--corpus", required=True, help=".smi/.csv file, optionally .gz")
+    pre.add_argument("--objective", default="attr_masking", choices=["attr_masking", "context_pred", "supervised"])
+    pre.add_argument("--corpus", required=True,
+                     help=".smi/.csv file, optionally .gz; with --objective supervised a MoleculeNet name")
+    pre.add_argument("--data-dir", help="MoleculeNet CSV folder for --objective supervised "
+                                        "(default $DEEPCHEM_DATA_DIR)")
     pre.add_argument("--out", required=True, help="checkpoint folder to write")
     pre.add_argument("--featurizer", default="hu2020", choices=["hu2020", "rich"])
     pre.add_argument("--init", help="start from this checkpoint (chained recipes)")

@@ -14,11 +14,15 @@ from rdkit import Chem
 from deepchem_finetune._compat import find_failed_features, import_deepchem_quietly, rdkit_errors_silenced
 from deepchem_finetune.exceptions import FeaturizationError, SpecMismatchError
 from deepchem_finetune.featurizers.graph import MolGraphFeaturizer
+from deepchem_finetune.featurizers.sequence import (SEQUENCE_TOKENIZERS, NucleotideTokenizer, ProteinTokenizer,
+                                                    SmilesTokenizer)
+from deepchem_finetune.featurizers.vocabulary import Vocabulary
 
 dc = import_deepchem_quietly()
 logger = logging.getLogger(__name__)
 
-__all__ = ["MolGraphFeaturizer", "featurize_smiles", "FeaturizedBatch", "featurizer_spec",
+__all__ = ["MolGraphFeaturizer", "SmilesTokenizer", "ProteinTokenizer", "NucleotideTokenizer", "Vocabulary",
+           "featurize_smiles", "FeaturizedBatch", "featurizer_spec",
            "featurizer_from_spec", "check_featurizer", "input_encoding"]
 
 
@@ -124,7 +128,8 @@ def _featurize_one_with_deepchem(featurizer, smi, i):
 def featurizer_spec(featurizer) -> dict:
     """Return the JSON spec of a supported featurizer.
 
-    Supported: :class:`MolGraphFeaturizer` and ``dc.feat.MolGraphConvFeaturizer``.
+    Supported: :class:`MolGraphFeaturizer`, the sequence tokenizers (:class:`SmilesTokenizer`,
+    :class:`ProteinTokenizer`, :class:`NucleotideTokenizer`) and ``dc.feat.MolGraphConvFeaturizer``.
 
     Examples
     --------
@@ -138,8 +143,9 @@ def featurizer_spec(featurizer) -> dict:
                 "config": {"use_edges": bool(featurizer.use_edges),
                            "use_chirality": bool(featurizer.use_chirality),
                            "use_partial_charge": bool(featurizer.use_partial_charge)}}
-    raise TypeError(f"featurizer {type(featurizer).__name__} has no spec; use MolGraphFeaturizer or "
-                    "dc.feat.MolGraphConvFeaturizer")
+    raise TypeError(f"featurizer {type(featurizer).__name__} has no spec; use MolGraphFeaturizer, "
+                    "dc.feat.MolGraphConvFeaturizer or a sequence tokenizer (SmilesTokenizer, ProteinTokenizer, "
+                    "NucleotideTokenizer)")
 
 
 def featurizer_from_spec(spec: dict):
@@ -156,7 +162,10 @@ def featurizer_from_spec(spec: dict):
         return MolGraphFeaturizer(**config)
     if name == "MolGraphConvFeaturizer":
         return dc.feat.MolGraphConvFeaturizer(**config)
-    raise ValueError(f"unknown featurizer spec name {name!r}")
+    if name in SEQUENCE_TOKENIZERS:
+        return SEQUENCE_TOKENIZERS[name].from_config(config)
+    raise ValueError(f"unknown featurizer spec name {name!r}; known: "
+                     f"{['MolGraphFeaturizer', 'MolGraphConvFeaturizer', *SEQUENCE_TOKENIZERS]}")
 
 
 def check_featurizer(expected_spec: dict, featurizer) -> None:

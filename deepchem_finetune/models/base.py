@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepchem_finetune import distributed
 from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly, sanitize_labels
 from deepchem_finetune.data.batching import iterate_batches
 from deepchem_finetune.models import pretrained as _pretrained
@@ -233,10 +234,29 @@ class BackboneModel(dc.models.TorchModel):
         return featurizer_from_spec(self.featurizer_spec)
 
     def fit_generator(self, generator, *args, **kwargs):
-        """DeepChem's ``fit_generator``, without its per-log-interval torch warning (see ``_compat``)."""
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=GRAD_SCALAR_WARNING)
-            return super().fit_generator(generator, *args, **kwargs)
+        """DeepChem's ``fit_generator``, without its per-log-interval torch warning (see ``_compat``);
+        inside a torch.distributed process group the network is wrapped in DDP for the run."""
+        self._ensure_built()
+        network = self.model
+        if distributed.is_distributed():
+            self.model = distributed.wrap(network)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=GRAD_SCALAR_WARNING)
+                return super().fit_generator(generator, *args, **kwargs)
+        finally:
+            self.model = network
+
+    def save_checkpoint(self, max_checkpoints_to_keep: int = 5, model_dir=None) -> None:
+        """DeepChem's checkpoint (weights, optimizer, step); written by rank 0 only, never with DDP names."""
+        if not distributed.is_main_process():
+            return
+        network = self.model
+        self.model = getattr(network, "module", network)
+        try:
+            super().save_checkpoint(max_checkpoints_to_keep, model_dir)
+        finally:
+            self.model = network
 
     # --------------------------------------------------------------------------- batches
     def _collate(self, X: np.ndarray):
@@ -255,8 +275,24 @@ class BackboneModel(dc.models.TorchModel):
                 torch.manual_seed(int(rng.integers(2**31)))  # dropout masks of this epoch
             if mode == "fit":
                 self._epochs_started += 1
-            for X_b, y_b, w_b in iterate_batches(dataset, self.batch_size, shuffle=not deterministic, rng=rng):
+            batches = iterate_batches(dataset, self.batch_size, shuffle=not deterministic, rng=rng)
+            if mode == "fit" and distributed.is_distributed():
+                batches = self._rank_share(batches, dataset)
+            for X_b, y_b, w_b in batches:
                 yield [X_b], [y_b], [w_b]
+
+    def _rank_share(self, batches, dataset):
+        """This rank's batches: every world_size-th of the same shuffle, equally many on every rank."""
+        if self.seed is None:
+            raise ValueError("distributed training needs a seed, so that every rank draws the same shuffle")
+        rank, world = distributed.rank_and_world()
+        n_batches = -(-len(dataset) // self.batch_size)
+        usable = (n_batches // world) * world
+        for i, batch in enumerate(batches):
+            if i >= usable:
+                return
+            if i % world == rank:
+                yield batch
 
     def _prepare_batch(self, batch):
         inputs, labels, weights = batch
