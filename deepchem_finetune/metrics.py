@@ -82,3 +82,33 @@ def score(model, dataset, transformers: Sequence = (), mode: str = None) -> floa
 
 def higher_is_better(mode: str) -> bool:
     return mode == "classification"
+
+
+def spearman_corrcoef(y_true: np.ndarray, y_pred: np.ndarray, sample_weight=None) -> float:
+    """Spearman rank correlation of one task; entries with ``sample_weight == 0`` (missing labels) are left out.
+
+    Examples
+    --------
+    >>> spearman_corrcoef(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.5, 0.2]))
+    0.5
+    """
+    from scipy.stats import spearmanr
+    y_true, y_pred = np.asarray(y_true, dtype=float).ravel(), np.asarray(y_pred, dtype=float).ravel()
+    keep = np.isfinite(y_true)
+    if sample_weight is not None:
+        keep &= np.asarray(sample_weight).ravel() != 0
+    return float(spearmanr(y_true[keep], y_pred[keep]).statistic)
+
+
+def spearman_metric() -> "dc.metrics.Metric":
+    """A regression ``dc.metrics.Metric`` named "spearman" (mean over tasks), e.g. for FLIP.
+
+    Pass ``use_sample_weights=True`` to ``evaluate`` to leave missing labels out.
+
+    Examples
+    --------
+    >>> m = spearman_metric()
+    >>> float(m.compute_metric(np.array([[1.0], [2.0], [3.0]]), np.array([[0.1], [0.5], [0.2]])))
+    0.5
+    """
+    return dc.metrics.Metric(spearman_corrcoef, np.mean, name="spearman", mode="regression")

@@ -1,5 +1,6 @@
 """DeepChem ``TorchModel`` wrappers of the backbones."""
 from deepchem_finetune.models.base import BackboneModel
 from deepchem_finetune.models.gnn_model import MolGNNModel
+from deepchem_finetune.models.seq_model import SeqCNNModel
 
-__all__ = ["BackboneModel", "MolGNNModel"]
+__all__ = ["BackboneModel", "MolGNNModel", "SeqCNNModel"]
