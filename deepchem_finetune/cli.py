@@ -30,6 +30,19 @@ def _cmd_pretrain(args) -> int:
     return 0
 
 
+def _cmd_zoo(args) -> int:
+    from deepchem_finetune.models.pretrained import zoo_table
+    rows = zoo_table()
+    if not rows:
+        print("the zoo is empty")
+        return 0
+    for r in rows:
+        print(f"{r['name']}  ({r['size_mb']:.1f} MB)  backbone {r['backbone']}  objective {r['objective']}\n"
+              f"    data: {r['data']}  steps: {r['steps']}  created: {r['created_utc']}\n"
+              f"    command: {r['command']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepchem-finetune",
                                      description="Transfer learning for DeepChem: pretrain, load, fine-tune.")
@@ -68,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--seed", type=int, default=0)
     pre.add_argument("--no-progress", action="store_true")
     pre.set_defaults(func=_cmd_pretrain)
+
+    zoo = sub.add_parser("zoo", help="list the pretrained checkpoints shipped with the package")
+    zoo.set_defaults(func=_cmd_zoo)
     return parser
 
 

@@ -30,6 +30,23 @@ def zoo_names() -> List[str]:
     return sorted(p.name for p in ZOO_DIR.iterdir() if (p / "config.json").is_file())
 
 
+def zoo_table() -> List[Dict]:
+    """One row per zoo entry: name, size, backbone, objective, data, steps, date and the exact command."""
+    rows = []
+    for name in zoo_names():
+        folder = ZOO_DIR / name
+        cfg = json.loads((folder / "config.json").read_text())
+        prov = cfg.get("provenance", {})
+        size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        bb = cfg["backbone"]["config"]
+        rows.append({"name": name, "size_mb": size / 1e6,
+                     "backbone": f"{cfg['backbone']['name']} {bb.get('conv')} {bb.get('num_layers')}x"
+                                 f"{bb.get('hidden_dim')}",
+                     "objective": cfg["objective"]["name"], "data": prov.get("data"), "steps": prov.get("steps"),
+                     "created_utc": prov.get("created_utc"), "command": prov.get("command")})
+    return rows
+
+
 def resolve_source(source) -> str:
     """Path of a checkpoint folder given a path or a zoo name.
 

@@ -1,0 +1,69 @@
+"""The pretraining runner and CLI: checkpoints, resume, chained recipes."""
+import json
+
+import pytest
+
+from deepchem_finetune import MolGNNModel
+from deepchem_finetune.cli import main
+
+from conftest import MOLECULENET_DIR, SMALL_SMILES, require_shared
+
+CORPUS = SMALL_SMILES * 6 + ["CC(C)Cc1ccc(cc1)C(C)C(=O)O", "CN1CCCC1c2cccnc2", "not-a-smiles"]
+
+
+@pytest.fixture
+def corpus(tmp_path, cache_dir):
+    path = tmp_path / "corpus.smi"
+    path.write_text("\n".join(CORPUS) + "\n")
+    return str(path)
+
+
+def run(*args):
+    assert main(["pretrain", "--no-progress", "--num-layers", "2", "--hidden-dim", "16", "--batch-size", "16",
+                 "--workers", "1", *args]) == 0
+
+
+def config(path):
+    return json.load(open(f"{path}/config.json"))
+
+
+def test_pretrain_writes_checkpoint_with_provenance_and_resumes(corpus, tmp_path):
+    out = str(tmp_path / "am")
+    run("--corpus", corpus, "--out", out, "--objective", "attr_masking", "--max-steps", "4",
+        "--checkpoint-every", "2")
+    cfg = config(out)
+    prov = cfg["provenance"]
+    assert cfg["objective"]["name"] == "attr_masking"
+    assert prov["steps"] == 4 and prov["resumed_from_step"] == 0
+    assert prov["data"]["size"] == len(CORPUS) - 1 and prov["data"]["invalid"] == 1
+    assert len(prov["data"]["sha256"]) == 64 and "pretrain" in prov["command"]
+    run("--corpus", corpus, "--out", out, "--objective", "attr_masking", "--max-steps", "7",
+        "--checkpoint-every", "2", "--resume")
+    prov = config(out)["provenance"]
+    assert prov["resumed_from_step"] == 4 and prov["steps"] == 7
+    model = MolGNNModel.from_pretrained(out, n_tasks=1, mode="regression")
+    assert model.predict_smiles(["CCO"]).shape == (1, 1)
+
+
+def test_chained_recipe_context_then_masking(corpus, tmp_path):
+    first = str(tmp_path / "ctx")
+    run("--corpus", corpus, "--out", first, "--objective", "context_pred", "--max-steps", "3")
+    second = str(tmp_path / "ctx_am")
+    run("--corpus", corpus, "--out", second, "--objective", "attr_masking", "--init", first, "--max-steps", "3")
+    prov = config(second)["provenance"]
+    assert config(first)["objective"]["name"] == "context_pred"
+    assert prov["parent"]["data"]["name"] == "corpus.smi" and prov["steps"] == 3
+
+
+@pytest.mark.slow
+def test_supervised_stage_from_moleculenet(corpus, tmp_path):
+    require_shared(MOLECULENET_DIR / "tox21.csv.gz")
+    first = str(tmp_path / "am")
+    run("--corpus", corpus, "--out", first, "--objective", "attr_masking", "--max-steps", "2")
+    sup = str(tmp_path / "sup")
+    run("--corpus", "tox21", "--data-dir", str(MOLECULENET_DIR), "--objective", "supervised", "--init", first,
+        "--out", sup, "--max-steps", "3")
+    cfg = config(sup)
+    assert cfg["objective"] == {"name": "supervised", "config": {"mode": "classification", "n_tasks": 12,
+                                                                "n_classes": 2}}
+    assert cfg["provenance"]["datasets"] == ["tox21"]
