@@ -19,7 +19,13 @@ def _cmd_pretrain(args) -> int:
         raise SystemExit(f"backbone {args.backbone!r} is not available yet (only 'gnn')")
     backbone = {k: v for k, v in (("num_layers", args.num_layers), ("hidden_dim", args.hidden_dim),
                                   ("conv", args.conv), ("dropout", args.dropout)) if v is not None}
-    options = {"mask_rate": args.mask_rate} if args.objective == "attr_masking" else {}
+    parts = args.objective.split("+")
+    per_part = {"attr_masking": {"mask_rate": args.mask_rate},
+                "descriptors": {"target_dropout": args.target_dropout}}
+    if len(parts) == 1:
+        options = per_part.get(args.objective, {})
+    else:
+        options = {p: per_part.get(p, {}) for p in parts}
     result = pretrain(args.corpus, args.out, objective=args.objective, objective_options=options,
                       featurizer=args.featurizer, init=args.init, max_steps=args.max_steps, epochs=args.epochs,
                       time_budget_min=args.time_budget, checkpoint_every=args.checkpoint_every,
@@ -56,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pre = sub.add_parser("pretrain", help="pretrain a backbone on a SMILES corpus; writes a checkpoint folder")
     pre.add_argument("--backbone", default="gnn", choices=["gnn"])
-    pre.add_argument("--objective", default="attr_masking", choices=["attr_masking", "context_pred", "supervised"])
+    pre.add_argument("--objective", default="attr_masking",
+                     help="attr_masking, context_pred, descriptors, a '+' combination "
+                          "(e.g. attr_masking+descriptors), or supervised")
     pre.add_argument("--corpus", required=True,
                      help=".smi/.csv file, optionally .gz; with --objective supervised a MoleculeNet name")
     pre.add_argument("--data-dir", help="MoleculeNet CSV folder for --objective supervised "
@@ -69,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--conv", choices=["gin", "gcn", "gat", "graphsage"])
     pre.add_argument("--dropout", type=float)
     pre.add_argument("--mask-rate", type=float, default=0.15)
+    pre.add_argument("--target-dropout", type=float, default=0.0,
+                     help="descriptors: fraction of each molecule's targets left out of its loss")
     pre.add_argument("--epochs", type=int, default=1)
     pre.add_argument("--max-steps", type=int)
     pre.add_argument("--time-budget", type=float, help="minutes")

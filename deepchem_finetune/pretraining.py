@@ -41,10 +41,25 @@ def _load_data(corpus, objective, feat, limit, workers, progress, data_dir):
         return ds, len(tasks), dataset_mode(corpus), {"name": corpus, "size": len(ds), "tasks": len(tasks),
                                                        "source": "dc.molnet (all rows, no split)"}
     from deepchem_finetune.data.corpus import featurize_corpus
-    data = featurize_corpus(corpus, feat, limit=limit, workers=workers, progress=progress)
+    targets = "descriptors" if "descriptors" in objective.split("+") else None
+    data = featurize_corpus(corpus, feat, limit=limit, workers=workers, progress=progress, targets=targets)
     return data.dataset, None, "classification", {"name": os.path.basename(corpus), "size": data.n_valid,
                                                   "invalid": data.n_invalid, "sha256": data.data_sha256,
                                                   "limit": limit}
+
+
+def _with_descriptor_scaler(objective: str, options: Dict, dataset) -> Dict:
+    """Fit the robust descriptor scaler on the corpus (once; it is then stored in the checkpoint)."""
+    names = objective.split("+")
+    if "descriptors" not in names:
+        return options
+    from deepchem_finetune.featurizers.descriptors import RobustScaler
+    scaler = RobustScaler(list(dataset.get_task_names())).fit(dataset.y, dataset.w).to_dict()
+    if len(names) == 1:
+        return {**options, "scaler": scaler}
+    part = dict(options.get("descriptors", {}))
+    part["scaler"] = scaler
+    return {**options, "descriptors": part}
 
 
 def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_options: Optional[Dict] = None,
@@ -63,7 +78,8 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     out: str
         Checkpoint folder to write (see :mod:`deepchem_finetune.checkpoint`).
     objective: str
-        'attr_masking', 'context_pred' or 'supervised'.
+        'attr_masking', 'context_pred', 'descriptors', a '+' combination of them (one backbone pass,
+        summed losses, e.g. 'attr_masking+descriptors'), or 'supervised'.
     featurizer: str
         MolGraphFeaturizer preset ('hu2020' or 'rich'); ignored with ``init``.
     init: str, optional
@@ -101,6 +117,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     dataset, n_tasks, mode, data_info = _load_data(corpus, objective, feat, limit, workers, progress, data_dir)
     if main:
         distributed.barrier()
+    objective_options = _with_descriptor_scaler(objective, dict(objective_options or {}), dataset)
     common = dict(objective=objective, objective_options=objective_options, seed=seed, batch_size=batch_size,
                   learning_rate=learning_rate, model_dir=workdir, mode=mode)
     if init is not None:

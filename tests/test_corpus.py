@@ -50,9 +50,9 @@ def count_chunk_calls(monkeypatch):
     calls = []
     original = corpus._featurize_chunk
 
-    def counting(spec, smiles, start, dest):
+    def counting(spec, smiles, start, dest, targets=None):
         calls.append(start)
-        return original(spec, smiles, start, dest)
+        return original(spec, smiles, start, dest, targets)
     monkeypatch.setattr(corpus, "_featurize_chunk", counting)
     return calls
 
@@ -189,3 +189,20 @@ def test_bad_corpora_and_arguments(tmp_path):
         run(empty, tmp_path, shard_size=0)
     with pytest.raises(TypeError, match="has no spec"):
         featurize_corpus(empty, dc.feat.CircularFingerprint(), cache_dir=str(tmp_path))
+
+
+def test_descriptor_targets_in_the_same_pass(tmp_path):
+    from rdkit import Chem
+    from deepchem_finetune.featurizers.descriptors import compute_descriptors, descriptor_names
+    path = tmp_path / "d.smi"
+    path.write_text("CCO\nC1CC\n[Na+]\nc1ccccc1O\n")
+    res = corpus.featurize_corpus(str(path), cache_dir=str(tmp_path / "c"), workers=0, progress=False,
+                                  targets="descriptors")
+    ds = res.dataset
+    assert ds.y.shape == (3, len(descriptor_names())) and list(ds.get_task_names()) == descriptor_names()
+    expected = compute_descriptors(Chem.MolFromSmiles("c1ccccc1O"))
+    ok = np.isfinite(expected)
+    np.testing.assert_allclose(ds.y[2][ok], expected[ok], rtol=1e-5)
+    assert (ds.w[2] == ok).all()
+    plain = corpus.featurize_corpus(str(path), cache_dir=str(tmp_path / "c"), workers=0, progress=False)
+    assert plain.cache_dir != res.cache_dir and plain.dataset.y.shape == (3, 0)

@@ -67,3 +67,18 @@ def test_supervised_stage_from_moleculenet(corpus, tmp_path):
     assert cfg["objective"] == {"name": "supervised", "config": {"mode": "classification", "n_tasks": 12,
                                                                 "n_classes": 2}}
     assert cfg["provenance"]["datasets"] == ["tox21"]
+
+
+def test_descriptor_and_combined_objectives_store_the_scaler(corpus, tmp_path):
+    out = str(tmp_path / "desc")
+    run("--corpus", corpus, "--out", out, "--objective", "attr_masking+descriptors", "--max-steps", "3",
+        "--target-dropout", "0.2")
+    cfg = config(out)
+    assert cfg["objective"]["name"] == "attr_masking+descriptors"
+    desc = [p for p in cfg["objective"]["config"]["parts"] if p["name"] == "descriptors"][0]
+    scaler = desc["config"]["scaler"]
+    assert len(scaler["kept"]) > 100 and len(scaler["center"]) == len(scaler["kept"])
+    assert desc["config"]["target_dropout"] == 0.2
+    assert cfg["provenance"]["steps"] == 3
+    model = MolGNNModel.from_pretrained(out, n_tasks=1)
+    assert model.predict_smiles(["CCO"]).shape == (1, 1, 2)

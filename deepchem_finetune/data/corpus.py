@@ -2,17 +2,16 @@
 
 Layout of one cached corpus, ``<cache root>/<key[:16]>/``::
 
-    corpus.json          what the key was made from (data sha256, featurizer spec, limit, shard size, path)
-    chunks/chunk-*.pkl   one file per ``shard_size`` SMILES: graphs, ids, corpus indices, invalid rows
-    dataset/             the DiskDataset, one shard per chunk that holds at least one valid molecule
-    invalid.csv          every SMILES that could not be featurized: index, smiles, reason
-    done.json            counts and the first invalid rows; its presence marks the cache as complete
+    corpus.json          the key's inputs (data sha256, featurizer spec, limit, shard size) and the path
+    chunks/chunk-*.pkl   per ``shard_size`` SMILES: graphs, ids, corpus indices, invalid rows (written atomically,
+                         so an interrupted run resumes)
+    dataset/             the DiskDataset, one shard per chunk with at least one valid molecule
+    invalid.csv          every SMILES left out: index, smiles, reason
+    done.json            counts and the first invalid rows; present = cache complete
 
-Chunk files are written atomically (temporary file, then ``os.replace``), so an interrupted run resumes
-where it stopped. The DiskDataset stores ``X`` = ``GraphData`` objects, ``ids`` = SMILES and, as there are
-no labels, ``y`` and ``w`` = float32 zeros of shape ``(n, 0)``: zero tasks. (DeepChem's ``DiskDataset``
-accepts ``y=None`` per shard but then fails on ``dataset.y``; empty label arrays keep every DeepChem
-accessor and :func:`~deepchem_finetune.data.iterate_batches` working.)
+The DiskDataset holds ``X`` = ``GraphData``, ``ids`` = SMILES and, having no labels, ``y`` = ``w`` = float32
+zeros of shape ``(n, 0)`` (zero tasks): DeepChem accepts ``y=None`` per shard but then fails on
+``dataset.y``, while empty arrays keep every DeepChem accessor and ``iterate_batches`` working.
 """
 from __future__ import annotations
 
@@ -29,11 +28,13 @@ import shutil
 from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
+from rdkit import Chem
 from tqdm.auto import tqdm
 
 from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_silenced
 from deepchem_finetune.data.moleculenet import default_cache_dir
 from deepchem_finetune.exceptions import FeaturizationError
+from deepchem_finetune.featurizers.descriptors import compute_descriptors, descriptor_names
 from deepchem_finetune.featurizers import (MolGraphFeaturizer, _featurize_one_with_deepchem, featurizer_from_spec,
                                            featurizer_spec)
 
@@ -53,17 +54,15 @@ class CorpusResult(NamedTuple):
     Attributes
     ----------
     dataset: dc.data.DiskDataset
-        ``X`` = ``GraphData`` per valid molecule, ``ids`` = its SMILES, ``y`` = ``w`` = zeros ``(n_valid, 0)``.
+        ``X`` = ``GraphData``, ``ids`` = SMILES, ``y`` = ``w`` = zeros ``(n_valid, 0)``.
     n_total, n_valid, n_invalid: int
         SMILES read, featurized and left out (``n_valid + n_invalid == n_total``).
     invalid_examples: list of (int, str, str)
-        The first 20 ``(corpus index, smiles, reason)`` left out; all of them are in ``<cache_dir>/invalid.csv``.
+        First 20 ``(corpus index, smiles, reason)`` left out; all are in ``<cache_dir>/invalid.csv``.
     cache_dir: str
-        The directory of this corpus's cache.
-    data_sha256: str
-        sha256 of the corpus file's bytes (for provenance).
+        This corpus's cache directory. ``data_sha256``: sha256 of the file's bytes (provenance).
     cache_hit: bool
-        True when the dataset was loaded from a complete cache without featurizing.
+        True when loaded from a complete cache without featurizing.
     """
     dataset: "dc.data.DiskDataset"
     n_total: int
@@ -73,7 +72,6 @@ class CorpusResult(NamedTuple):
     cache_dir: str
     data_sha256: str
     cache_hit: bool
-
 
 # ------------------------------------------------------------------------------------------- reading
 def read_smiles(path, smiles_column: Optional[str] = None, limit: Optional[int] = None) -> List[str]:
@@ -89,17 +87,13 @@ def read_smiles(path, smiles_column: Optional[str] = None, limit: Optional[int] 
     smiles_column: str, optional
         CSV column holding the SMILES.
     limit: int, optional
-        Read at most this many SMILES (the first ones).
-
-    Returns
-    -------
-    list of str
+        Read only the first ``limit`` SMILES.
 
     Raises
     ------
     ValueError
-        For an unknown file type, a CSV without the SMILES column (the message lists its columns),
-        ``smiles_column`` given for a non-CSV file, or a ``limit`` below 1.
+        Unknown file type, CSV without the SMILES column (the message lists its columns), ``smiles_column``
+        for a non-CSV file, or ``limit < 1``.
 
     Examples
     --------
@@ -125,15 +119,11 @@ def read_smiles(path, smiles_column: Optional[str] = None, limit: Optional[int] 
 
 
 def _read_lines(fh, limit):
-    out, first = [], True
+    out = []
     for line in fh:
         tokens = line.split(None, 1)
-        if not tokens:
+        if not tokens or (not out and tokens[0] in _SMILES_NAMES):  # empty line or header
             continue
-        if first and tokens[0] in _SMILES_NAMES:
-            first = False
-            continue
-        first = False
         out.append(tokens[0])
         if limit is not None and len(out) >= limit:
             break
@@ -171,33 +161,34 @@ def _check_limit(limit):
 # --------------------------------------------------------------------------------------- featurizing
 def featurize_corpus(path, featurizer=None, cache_dir: Optional[str] = None, shard_size: int = 10000,
                      workers: int = 2, limit: Optional[int] = None, progress: bool = True,
-                     smiles_column: Optional[str] = None) -> CorpusResult:
+                     smiles_column: Optional[str] = None, targets: Optional[str] = None) -> CorpusResult:
     """Featurize a SMILES corpus into a ``DiskDataset`` for pretraining, in parallel, cached and resumable.
 
-    The cache key is the sha256 of (file content hash, featurizer spec, ``limit``, ``shard_size``,
-    ``smiles_column``, format version); a complete cache is returned without reading the SMILES again.
-    Invalid SMILES are left out of the dataset, counted, logged with a warning and listed in
-    ``<cache_dir>/invalid.csv``: never dropped silently.
+    Cache key: sha256 of (file content hash, featurizer spec, ``limit``, ``shard_size``, ``smiles_column``,
+    format version); a complete cache is returned without reading the SMILES. Invalid SMILES are left out,
+    counted, logged with a warning and listed in ``<cache_dir>/invalid.csv``: never dropped silently.
 
     Parameters
     ----------
     path: str or os.PathLike
-        A file :func:`read_smiles` reads.
+        A file :func:`read_smiles` reads (``smiles_column`` is passed on to it).
     featurizer: MolGraphFeaturizer or dc.feat.MolGraphConvFeaturizer, optional
-        Default ``MolGraphFeaturizer("hu2020")``. Worker processes rebuild it from its spec.
+        Default ``MolGraphFeaturizer("hu2020")``; workers rebuild it from its spec.
     cache_dir: str, optional
-        Root of the cache; default ``corpus/`` beside :func:`~deepchem_finetune.data.moleculenet.default_cache_dir`.
+        Cache root; default ``corpus/`` beside :func:`~deepchem_finetune.data.moleculenet.default_cache_dir`.
     shard_size: int, optional (default 10000)
-        SMILES per chunk, i.e. per DiskDataset shard.
+        SMILES per chunk (= per DiskDataset shard).
     workers: int, optional (default 2)
-        Worker processes (spawned); 0 or 1 featurizes in this process. At most ``workers + 1`` chunks are
-        in flight, so memory stays bounded.
+        Spawned worker processes; 0 or 1 (or a single chunk to do) featurizes in this process. At most
+        ``workers + 1`` chunks are in flight, so memory stays bounded.
     limit: int, optional
         Use only the first ``limit`` SMILES.
     progress: bool, optional (default True)
-        Show a tqdm bar over chunks.
-    smiles_column: str, optional
-        CSV column of the SMILES (see :func:`read_smiles`).
+        tqdm bar over chunks.
+    targets: str, optional
+        ``"descriptors"``: also compute RDKit's 2D descriptors of every molecule in the same pass
+        (:mod:`deepchem_finetune.featurizers.descriptors`): ``y`` holds them (NaN replaced by 0) and ``w`` is
+        1 where the value is finite, 0 where it failed or overflowed.
 
     Returns
     -------
@@ -208,7 +199,7 @@ def featurize_corpus(path, featurizer=None, cache_dir: Optional[str] = None, sha
     FeaturizationError
         If no SMILES of the corpus can be featurized.
     ValueError
-        For an empty corpus or bad arguments (see also :func:`read_smiles`).
+        Empty corpus or bad arguments (see :func:`read_smiles`).
 
     Examples
     --------
@@ -231,8 +222,12 @@ def featurize_corpus(path, featurizer=None, cache_dir: Optional[str] = None, sha
         raise ValueError(f"workers must be an integer >= 0, got {workers!r}")
     spec = featurizer_spec(featurizer if featurizer is not None else MolGraphFeaturizer())
     data_sha256 = _file_sha256(path)
+    if targets not in (None, "descriptors"):
+        raise ValueError(f"targets must be None or 'descriptors', got {targets!r}")
     key_inputs = {"format": CORPUS_FORMAT, "data_sha256": data_sha256, "featurizer": spec, "limit": limit,
                   "shard_size": int(shard_size), "smiles_column": smiles_column}
+    if targets is not None:
+        key_inputs["targets"] = targets
     key = hashlib.sha256(json.dumps(key_inputs, sort_keys=True).encode()).hexdigest()
     root = cache_dir if cache_dir is not None else os.path.join(
         os.path.dirname(os.path.normpath(default_cache_dir())), "corpus")
@@ -260,9 +255,9 @@ def featurize_corpus(path, featurizer=None, cache_dir: Optional[str] = None, sha
     with tqdm(total=len(starts), initial=len(starts) - len(todo), desc="featurize corpus", unit="chunk",
               disable=not progress) as bar:
         jobs = [(smiles[s:s + shard_size], s, _chunk_path(out_dir, k)) for k, s in todo]
-        _run_chunks(spec, jobs, workers, bar)
+        _run_chunks(spec, [job + (targets,) for job in jobs], workers, bar)
 
-    n_valid, errors = _build_dataset(out_dir, len(starts), path)
+    n_valid, errors = _build_dataset(out_dir, len(starts), path, targets)
     with open(os.path.join(out_dir, "invalid.csv"), "w", newline="") as fh:
         csv.writer(fh).writerows([("index", "smiles", "reason"), *errors])
     _write_json(done_path, {**key_inputs, "n_total": len(smiles), "n_valid": n_valid, "n_invalid": len(errors),
@@ -296,7 +291,7 @@ def _run_chunks(spec, jobs, workers, bar):
 _FEATURIZERS: dict = {}  # per-process cache: spec JSON -> featurizer
 
 
-def _featurize_chunk(spec: dict, smiles: List[str], start: int, dest: str) -> int:
+def _featurize_chunk(spec: dict, smiles: List[str], start: int, dest: str, targets: Optional[str] = None) -> int:
     """Featurize ``smiles`` (corpus positions ``start, start + 1, ...``) into the chunk file ``dest``.
 
     Top-level so that spawned workers can import it; returns the number of valid molecules.
@@ -305,29 +300,35 @@ def _featurize_chunk(spec: dict, smiles: List[str], start: int, dest: str) -> in
     if spec_key not in _FEATURIZERS:
         _FEATURIZERS[spec_key] = featurizer_from_spec(spec)
     featurizer = _FEATURIZERS[spec_key]
-    graphs, ids, indices, errors = [], [], [], []
+    graphs, ids, indices, errors, values = [], [], [], [], []
     with rdkit_errors_silenced():
         for i, smi in enumerate(smiles, start):
             try:
                 if isinstance(featurizer, MolGraphFeaturizer):
-                    graph = featurizer.featurize_one(smi, index=i)
+                    mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) else None
+                    graph = featurizer.featurize_one(mol if mol is not None else smi, index=i)
                 else:
+                    mol = None
                     graph = _featurize_one_with_deepchem(featurizer, smi, i)
             except FeaturizationError as err:
                 errors.append((i, smi, str(err)))
                 continue
+            if targets == "descriptors":
+                values.append(compute_descriptors(mol if mol is not None else Chem.MolFromSmiles(smi)))
             graphs.append(graph)
             ids.append(smi)
             indices.append(i)
     X = np.empty(len(graphs), dtype=object)
-    X[:] = graphs
+    X[:] = graphs  # (indices: corpus position of each row of X)
     chunk = {"format": CORPUS_FORMAT, "start": start, "n": len(smiles), "X": X,
              "ids": np.array(ids, dtype=object), "indices": np.array(indices, dtype=np.int64), "errors": errors}
+    if targets == "descriptors":
+        chunk["y"] = np.array(values, dtype=np.float64).reshape(len(graphs), len(descriptor_names()))
     _atomic_write(dest, lambda fh: pickle.dump(chunk, fh, protocol=pickle.HIGHEST_PROTOCOL), "wb")
     return len(graphs)
 
 
-def _build_dataset(out_dir, n_chunks, path):
+def _build_dataset(out_dir, n_chunks, path, targets=None):
     """Write ``<out_dir>/dataset`` from the chunk files (one shard per non-empty chunk), atomically."""
     n_valid, errors = 0, []
 
@@ -339,7 +340,11 @@ def _build_dataset(out_dir, n_chunks, path):
             errors.extend(chunk["errors"])
             n = len(chunk["X"])
             n_valid += n
-            if n:
+            if n and "y" in chunk:
+                y = chunk["y"]
+                w = np.isfinite(y).astype(np.float32)
+                yield chunk["X"], np.nan_to_num(y, nan=0.0).astype(np.float32), w, chunk["ids"]
+            elif n:
                 empty = np.zeros((n, 0), dtype=np.float32)
                 yield chunk["X"], empty, empty, chunk["ids"]
         if n_valid == 0:
@@ -349,7 +354,8 @@ def _build_dataset(out_dir, n_chunks, path):
     tmp = os.path.join(out_dir, f"dataset.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        dc.data.DiskDataset.create_dataset(shards(), data_dir=tmp, tasks=[])
+        tasks = descriptor_names() if targets == "descriptors" else []
+        dc.data.DiskDataset.create_dataset(shards(), data_dir=tmp, tasks=tasks)
         final = os.path.join(out_dir, "dataset")
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)

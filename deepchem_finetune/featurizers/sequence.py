@@ -15,7 +15,7 @@ import itertools
 import logging
 import re
 from collections import Counter
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 from rdkit import Chem
@@ -103,9 +103,10 @@ class _SequenceTokenizer(dc.feat.Featurizer):
         return ids, len(ids)
 
     def _featurize(self, datapoint, **kwargs) -> np.ndarray:
-        return self._pad(self.encode_one(datapoint))
+        return self.pad(self.encode_one(datapoint))
 
-    def _pad(self, ids: np.ndarray) -> np.ndarray:
+    def pad(self, ids: np.ndarray) -> np.ndarray:
+        """Right-pad ids of :meth:`encode_one` with ``<pad>`` to ``(max_length,)``."""
         row = np.full(self.max_length, self._vocab.pad_id, dtype=np.int64)
         row[:len(ids)] = ids
         return row
@@ -326,6 +327,11 @@ class NucleotideTokenizer(_SequenceTokenizer):
         if n < 1:
             raise FeaturizationError(f"nucleotide sequence at index {index} has {len(sequence)} bases, fewer "
                                      f"than k={self.k}", index, sequence)
+        bad = [p for p, c in enumerate(sequence) if c not in NUCLEOTIDE_ALPHABET]
+        if bad and self.unknown == "error":  # name the base, not the k-mer that contains it
+            raise FeaturizationError(f"nucleotide sequence at index {index} has unknown base {sequence[bad[0]]!r} "
+                                     f"at position {bad[0]} (bases: {''.join(NUCLEOTIDE_ALPHABET)}). Pass "
+                                     "unknown='unk' to map k-mers holding it to <unk>", index, sequence)
         return [sequence[i:i + self.k] for i in range(n)], list(range(n))
 
     def decode(self, ids: Sequence[int]) -> str:

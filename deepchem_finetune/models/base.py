@@ -301,7 +301,10 @@ class BackboneModel(dc.models.TorchModel):
         label_tensors, weight_tensors = [], []
         objective = self.model.objective
         if labels is not None and hasattr(objective, "corrupt"):  # self-supervised: labels made from inputs
-            model_input, label_tensors, weight_tensors = objective.corrupt(model_input, self._corruption_rng)
+            y0 = labels[0] if len(labels) else None
+            w0 = weights[0] if weights is not None and len(weights) else None
+            model_input, label_tensors, weight_tensors = objective.corrupt(model_input, self._corruption_rng,
+                                                                           y=y0, w=w0)
             return [model_input], label_tensors, weight_tensors
         if labels is not None and len(labels) and labels[0] is not None:
             y = np.asarray(labels[0])

@@ -156,19 +156,18 @@ class SeqCNNModel(BackboneModel):
         if isinstance(sequences, str):
             sequences = [sequences]
         tok = self.get_featurizer()
+        if not skip_invalid:
+            features = tok.featurize(sequences)
+            return FeaturizedBatch(features, np.arange(len(features), dtype=np.int64), [])
         rows, kept, errors = [], [], []
         with rdkit_errors_silenced():
             for i, seq in enumerate(sequences):
                 try:
                     ids = tok.encode_one(seq, index=i)
                 except FeaturizationError as err:
-                    if not skip_invalid:
-                        raise
                     errors.append((i, str(seq), str(err)))
                     continue
-                row = np.full(tok.max_length, self.input_encoding["pad_id"], dtype=np.int64)
-                row[:len(ids)] = ids
-                rows.append(row)
+                rows.append(tok.pad(ids))
                 kept.append(i)
         if errors:
             logger.warning("skipped %d of %d sequences that could not be featurized (first: index %d)",

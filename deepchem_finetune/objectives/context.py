@@ -125,7 +125,7 @@ class ContextPrediction:
         shift = 1 if n_kept < 2 else int(torch.randint(1, n_kept, (1,), generator=generator))
         return ContextPair(sub, center, ctx, anchor, anchor_graph, shift, n_kept)
 
-    def corrupt(self, batch: Batch, generator: torch.Generator):
+    def corrupt(self, batch: Batch, generator: torch.Generator, y=None, w=None):
         sizes = batch.ptr[1:] - batch.ptr[:-1]
         offsets = (torch.rand(batch.num_graphs, generator=generator) * sizes).long()
         pair = self.pairs(batch, batch.ptr[:-1] + offsets, generator)

@@ -53,7 +53,7 @@ class AttributeMasking:
         d = backbone.node_dim
         return nn.ModuleDict({"atom": nn.Linear(d, self.n_atom_types), "bond": nn.Linear(d, self.n_bond_types)})
 
-    def corrupt(self, batch, generator: torch.Generator):
+    def corrupt(self, batch, generator: torch.Generator, y=None, w=None):
         """Mask atoms (and bonds) of a ``Batch`` in place of a copy; return ``(batch, labels, weights)``."""
         n = batch.x.shape[0]
         sizes = batch.ptr[1:] - batch.ptr[:-1]
@@ -80,7 +80,9 @@ class AttributeMasking:
         return out, [atom_labels, bond_labels], [torch.ones(len(atoms)), torch.ones(len(edges))]
 
     def forward(self, backbone, head, batch) -> List[torch.Tensor]:
-        h = backbone.encode_nodes(batch)
+        return self.forward_nodes(backbone, head, backbone.encode_nodes(batch), batch)
+
+    def forward_nodes(self, backbone, head, h, batch) -> List[torch.Tensor]:
         atom_logits = head["atom"](h[batch.masked_atoms])
         src, dst = batch.edge_index[:, batch.masked_edges]
         bond_logits = head["bond"](h[src] + h[dst])
