@@ -74,20 +74,28 @@ def import_deepchem_quietly():
     return deepchem
 
 
+_RDKIT_QUIET_DEPTH = [0]
+
+
 @contextlib.contextmanager
 def rdkit_errors_silenced() -> Iterator[None]:
     """Silence RDKit's per-molecule parse errors and sanitisation warnings while *we* featurize.
 
-    Failures are then reported once by our code, with their index and SMILES.
+    Failures are then reported once by our code, with their index and SMILES. Re-entrant: RDKit's
+    logging comes back when the outermost block exits.
     """
     from rdkit import RDLogger
-    RDLogger.DisableLog("rdApp.error")
-    RDLogger.DisableLog("rdApp.warning")
+    if _RDKIT_QUIET_DEPTH[0] == 0:
+        RDLogger.DisableLog("rdApp.error")
+        RDLogger.DisableLog("rdApp.warning")
+    _RDKIT_QUIET_DEPTH[0] += 1
     try:
         yield
     finally:
-        RDLogger.EnableLog("rdApp.error")
-        RDLogger.EnableLog("rdApp.warning")
+        _RDKIT_QUIET_DEPTH[0] -= 1
+        if _RDKIT_QUIET_DEPTH[0] == 0:
+            RDLogger.EnableLog("rdApp.error")
+            RDLogger.EnableLog("rdApp.warning")
 
 
 #: DeepChem 2.8's ``fit_generator`` sums the (grad-carrying) batch losses and calls ``float()`` on the

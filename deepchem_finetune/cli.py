@@ -31,9 +31,33 @@ def _cmd_pretrain(args) -> int:
                       time_budget_min=args.time_budget, checkpoint_every=args.checkpoint_every,
                       resume=args.resume, limit=args.limit, workers=args.workers, seed=args.seed,
                       batch_size=args.batch_size, learning_rate=args.lr, progress=not args.no_progress,
-                      data_dir=args.data_dir, precision=args.precision, **backbone)
+                      data_dir=args.data_dir, precision=args.precision, command=args.command_line, **backbone)
     print(json.dumps(result, indent=1))
     return 0
+
+
+def _cmd_benchmark(args) -> int:
+    import os
+    from deepchem_finetune.benchmark import run_benchmark
+    options = {}
+    for item in args.model_option or []:
+        key, _, value = item.partition("=")
+        options[key.replace("-", "_")] = _parse_value(value)
+    df = run_benchmark(args.datasets, args.models, args.strategies, args.splits, args.seeds, out_dir=args.out,
+                       data_dir=args.data_dir or os.environ.get("DEEPCHEM_DATA_DIR"), max_epochs=args.max_epochs,
+                       patience=args.patience, quick=args.quick, time_budget_min=args.time_budget,
+                       model_options=options, allow_leakage=args.allow_leakage, progress=not args.no_progress)
+    print(open(os.path.join(args.out, "summary.md")).read() if len(df) else "no cell ran")
+    return 0
+
+
+def _parse_value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _cmd_zoo(args) -> int:
@@ -94,6 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--no-progress", action="store_true")
     pre.set_defaults(func=_cmd_pretrain)
 
+    bench = sub.add_parser("benchmark", help="datasets x models x strategies x splits x seeds; resumable")
+    bench.add_argument("--datasets", nargs="+", required=True, help="dc.molnet names, e.g. bbbp bace_classification")
+    bench.add_argument("--models", nargs="+", default=["gnn", "rf"],
+                       help="gnn (scratch), gnn:<zoo name|checkpoint|.pth>, rf")
+    bench.add_argument("--strategies", nargs="+", default=["full"], help="for pretrained models")
+    bench.add_argument("--splits", nargs="+", default=["scaffold"],
+                       help="scaffold (DeepChem), hu2020_scaffold, random_scaffold")
+    bench.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    bench.add_argument("--out", default="benchmarks/out/benchmark")
+    bench.add_argument("--data-dir", help="MoleculeNet CSV folder (default $DEEPCHEM_DATA_DIR)")
+    bench.add_argument("--max-epochs", type=int, default=100)
+    bench.add_argument("--patience", type=int, default=20)
+    bench.add_argument("--quick", action="store_true", help="3 epochs, tiny GNN: checks the pipeline")
+    bench.add_argument("--time-budget", type=float, help="minutes; no new cell starts after it")
+    bench.add_argument("--model-option", action="append", metavar="KEY=VALUE",
+                       help="scratch GNN option, e.g. hidden_dim=300 (repeatable)")
+    bench.add_argument("--allow-leakage", action="store_true",
+                       help="run (flagged) cells whose checkpoint saw the dataset in pretraining")
+    bench.add_argument("--no-progress", action="store_true")
+    bench.set_defaults(func=_cmd_benchmark)
+
     zoo = sub.add_parser("zoo", help="list the pretrained checkpoints shipped with the package")
     zoo.set_defaults(func=_cmd_zoo)
     return parser
@@ -101,7 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``deepchem-finetune`` console script."""
+    import shlex
     args = build_parser().parse_args(argv)
+    args.command_line = "deepchem-finetune " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None
+                                                                                   else argv))
     import torch
     torch.set_num_threads(max(1, torch.get_num_threads()))
     return args.func(args)

@@ -57,6 +57,12 @@ def init_from_env(backend: str = None) -> Tuple[int, int]:
     return rank_and_world()
 
 
+def shutdown() -> None:
+    """Destroy the process group (call once at the end of a distributed run)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def barrier() -> None:
     if is_distributed():
         dist.barrier()

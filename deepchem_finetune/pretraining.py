@@ -147,4 +147,6 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     if main:
         model.save_pretrained(out, provenance=provenance)
     distributed.barrier()
+    if world > 1:
+        distributed.shutdown()
     return {"checkpoint": out, **stats, "data": data_info}

@@ -94,13 +94,22 @@ class Hu2020ScaffoldSplitter(dc.splits.Splitter):
 
 
 class RandomScaffoldSplitter(dc.splits.Splitter):
-    """Scaffold groups in a seeded random order; valid and test filled to size, the rest is train."""
+    """Scaffold groups in a seeded random order; valid and test filled to size, the rest is train.
+
+    Parameters
+    ----------
+    seed: int, optional (default 0)
+        Used when ``split`` gets no seed (``dc.molnet`` loaders call it without one).
+    """
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
 
     def split(self, dataset, frac_train: float = 0.8, frac_valid: float = 0.1, frac_test: float = 0.1,
               seed: Optional[int] = None, log_every_n: Optional[int] = None) -> Tuple[List[int], List[int], List[int]]:
         np.testing.assert_almost_equal(frac_train + frac_valid + frac_test, 1.0)
         groups = list(scaffold_groups(list(dataset.ids)).values())
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(self.seed if seed is None else seed)
         order = rng.permutation(len(groups))
         n = len(dataset)
         n_valid, n_test = int(np.floor(frac_valid * n)), int(np.floor(frac_test * n))
@@ -118,7 +127,7 @@ class RandomScaffoldSplitter(dc.splits.Splitter):
         return sorted(train), sorted(valid), sorted(test)
 
     def __str__(self):
-        return "RandomScaffoldSplitter"
+        return f"RandomScaffoldSplitter(seed={self.seed})"
 
 
 SPLITTERS: Dict[str, type] = {"hu2020_scaffold": Hu2020ScaffoldSplitter, "random_scaffold": RandomScaffoldSplitter}

@@ -28,3 +28,4 @@ digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.mod
 with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:
     json.dump({"rank": rank, "world": world, "losses": losses, "digest": digest,
                "steps": model.get_global_step()}, fh)
+torch.distributed.destroy_process_group()

@@ -36,7 +36,7 @@ def test_pretrain_writes_checkpoint_with_provenance_and_resumes(corpus, tmp_path
     assert cfg["objective"]["name"] == "attr_masking"
     assert prov["steps"] == 4 and prov["resumed_from_step"] == 0
     assert prov["data"]["size"] == len(CORPUS) - 1 and prov["data"]["invalid"] == 1
-    assert len(prov["data"]["sha256"]) == 64 and "pretrain" in prov["command"]
+    assert len(prov["data"]["sha256"]) == 64 and prov["command"].startswith("deepchem-finetune pretrain ")
     run("--corpus", corpus, "--out", out, "--objective", "attr_masking", "--max-steps", "7",
         "--checkpoint-every", "2", "--resume")
     prov = config(out)["provenance"]

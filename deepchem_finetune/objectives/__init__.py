@@ -2,11 +2,12 @@
 pretraining, how a batch is corrupted. Chosen by name through :data:`OBJECTIVES`."""
 from deepchem_finetune.objectives.context import ContextPrediction
 from deepchem_finetune.objectives.descriptors import Combined, DescriptorPrediction
+from deepchem_finetune.objectives.masked_tokens import MaskedTokenInput, MaskedTokens, evaluate_masked_tokens
 from deepchem_finetune.objectives.masking import AttributeMasking
 from deepchem_finetune.objectives.supervised import SupervisedObjective
 
 OBJECTIVES = {"attr_masking": AttributeMasking, "context_pred": ContextPrediction,
-              "descriptors": DescriptorPrediction}
+              "descriptors": DescriptorPrediction, "masked_tokens": MaskedTokens}
 
 
 def get_objective(objective, featurizer_spec: dict, **options):
@@ -30,4 +31,4 @@ def get_objective(objective, featurizer_spec: dict, **options):
 
 
 __all__ = ["SupervisedObjective", "AttributeMasking", "ContextPrediction", "DescriptorPrediction", "Combined",
-           "OBJECTIVES", "get_objective"]
+           "MaskedTokens", "MaskedTokenInput", "evaluate_masked_tokens", "OBJECTIVES", "get_objective"]

@@ -1,0 +1,5 @@
+"""MoleculeNet / FLIP benchmark grid with resumable results, summaries and plots."""
+from deepchem_finetune.benchmark.leakage import leaked
+from deepchem_finetune.benchmark.runner import run_benchmark
+
+__all__ = ["run_benchmark", "leaked"]

@@ -1,0 +1,60 @@
+"""Markdown summary (mean +/- std, gain over scratch) and a bar chart with published references."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from deepchem_finetune.benchmark.references import REFERENCES
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, metric, model, strategy, split): mean, std, n and gain over scratch ``gnn``."""
+    g = df.groupby(["dataset", "metric", "model", "strategy", "split"])["test"]
+    table = g.agg(["mean", "std", "count"]).reset_index()
+    scratch = table[table["model"] == "gnn"].set_index(["dataset", "split"])["mean"]
+    table["gain_vs_scratch"] = [
+        (m - scratch.get((d, s), float("nan"))) * (1 if metric == "roc_auc" else -1)
+        for d, s, m, metric in zip(table["dataset"], table["split"], table["mean"], table["metric"])]
+    return table
+
+
+def write_report(df: pd.DataFrame, out_dir: str) -> None:
+    """Write ``summary.md`` and ``summary.png`` under ``out_dir``."""
+    table = summary_table(df)
+    lines = ["| dataset | metric | model | strategy | split | test mean ± std | n | gain vs scratch |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        std = "" if pd.isna(r.std) else f" ± {r.std:.3f}"
+        gain = "" if pd.isna(r.gain_vs_scratch) or r.model == "gnn" else f"{r.gain_vs_scratch:+.3f}"
+        lines.append(f"| {r.dataset} | {r.metric} | {r.model} | {r.strategy} | {r.split} | {r.mean:.3f}{std} | "
+                     f"{r.count} | {gain} |")
+    with open(os.path.join(out_dir, "summary.md"), "w") as fh:
+        fh.write("\n".join(lines) + "\n\nTest score at the best-validation epoch; gain is in the metric's "
+                 "units (positive = better).\n")
+    _plot(table, os.path.join(out_dir, "summary.png"))
+
+
+def _plot(table: pd.DataFrame, path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    datasets = sorted(table["dataset"].unique())
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4 * len(datasets), 3.5), squeeze=False)
+    for ax, d in zip(axes[0], datasets):
+        sub = table[table["dataset"] == d]
+        labels = [f"{m}\n{s}" if s != "-" else m for m, s in zip(sub["model"], sub["strategy"])]
+        values, errors = list(sub["mean"]), list(sub["std"].fillna(0))
+        colors = ["C0"] * len(values)
+        for name, ref in REFERENCES.items():
+            if d in ref and sub["metric"].iloc[0] == "roc_auc":
+                labels.append(name.replace(" ", "\n", 1))
+                values.append(ref[d] / 100)
+                errors.append(0)
+                colors.append("C7")
+        ax.bar(range(len(values)), values, yerr=errors, color=colors)
+        ax.set_xticks(range(len(values)), labels, fontsize=6, rotation=45, ha="right")
+        ax.set_title(f"{d} ({sub['metric'].iloc[0]})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

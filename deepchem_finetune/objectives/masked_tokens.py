@@ -1,0 +1,220 @@
+"""Masked-token pretraining (BERT / CARP): hide some tokens of each sequence, predict what they were.
+
+Corruption happens where DeepChem prepares each training batch (``BackboneModel._prepare_batch``); the
+head is a linear map from the backbone's per-position representations to the vocabulary; everything
+trains through DeepChem's ``fit``. :func:`evaluate_masked_tokens` scores a held-out dataset (masked-token
+accuracy and perplexity) with a fixed corruption seed.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepchem_finetune.heads import MLPHead
+
+
+class MaskedTokenInput(NamedTuple):
+    """What :meth:`MaskedTokens.corrupt` hands to the network.
+
+    Attributes
+    ----------
+    tokens: torch.Tensor
+        Corrupted token ids ``(batch, length)``.
+    positions: torch.Tensor
+        Flat indices into ``tokens.view(-1)`` of the selected positions ``(n_selected,)``, row by row.
+    """
+    tokens: torch.Tensor
+    positions: torch.Tensor
+
+
+class MaskedTokens:
+    """Select ``mask_rate`` of each sequence's real (non-pad) tokens, at least one, and predict them.
+
+    Of the selected positions, ``mask_token_frac`` are replaced by ``<mask>``, ``random_token_frac`` by a
+    random regular token (never ``<pad>``, ``<unk>`` or ``<mask>``) and the rest are left unchanged
+    (BERT's 80/10/10); the loss is the cross-entropy over the selected positions only.
+
+    Parameters
+    ----------
+    featurizer_spec: dict
+        Spec of the sequence tokenizer the inputs are made with (SmilesTokenizer, ProteinTokenizer,
+        NucleotideTokenizer).
+    mask_rate: float, optional (default 0.15)
+        Fraction of each sequence's real tokens selected (rounded, at least one).
+    mask_token_frac: float, optional (default 0.8)
+    random_token_frac: float, optional (default 0.1)
+
+    Raises
+    ------
+    ValueError
+        The featurizer is not a sequence tokenizer, or a fraction is out of range.
+
+    Examples
+    --------
+    >>> from deepchem_finetune.featurizers import ProteinTokenizer
+    >>> obj = MaskedTokens(ProteinTokenizer(max_length=8).get_spec())
+    >>> tokens = torch.tensor([[13, 11, 20, 5, 0, 0]])
+    >>> inp, labels, weights = obj.corrupt(tokens, torch.Generator().manual_seed(0))
+    >>> len(inp.positions), labels[0].shape
+    (1, torch.Size([1]))
+
+    References
+    ----------
+    Devlin, J. et al. BERT: Pre-training of Deep Bidirectional Transformers. NAACL 2019.
+    Yang, K. K. et al. Convolutions are competitive with transformers for protein sequence pretraining
+    (CARP). Cell Systems 2024.
+    """
+
+    name = "masked_tokens"
+    output_types = ["prediction"]
+
+    def __init__(self, featurizer_spec: dict, mask_rate: float = 0.15, mask_token_frac: float = 0.8,
+                 random_token_frac: float = 0.1):
+        from deepchem_finetune.featurizers import featurizer_from_spec
+        if not 0 < mask_rate < 1:
+            raise ValueError(f"mask_rate must be in (0, 1), got {mask_rate}")
+        if mask_token_frac < 0 or random_token_frac < 0 or mask_token_frac + random_token_frac > 1:
+            raise ValueError("mask_token_frac and random_token_frac must be >= 0 with a sum <= 1, got "
+                             f"{mask_token_frac} and {random_token_frac}")
+        featurizer = featurizer_from_spec(featurizer_spec)
+        enc = featurizer.input_encoding() if hasattr(featurizer, "input_encoding") else {}
+        if enc.get("kind") != "tokens":
+            raise ValueError("masked-token pretraining needs a sequence tokenizer (SmilesTokenizer, ProteinTokenizer, "
+                             f"NucleotideTokenizer) and a sequence backbone (SeqCNNModel); got "
+                             f"{featurizer_spec.get('name')}. For molecular graphs use objective='attr_masking'")
+        self.vocab_size, self.pad_id, self.mask_id = enc["vocab_size"], enc["pad_id"], enc["mask_id"]
+        special = {enc["pad_id"], enc["unk_id"], enc["mask_id"]}
+        self._replacements = torch.tensor([i for i in range(self.vocab_size) if i not in special])
+        if random_token_frac and not len(self._replacements):
+            raise ValueError("random_token_frac > 0 needs at least one regular token in the vocabulary")
+        self.mask_rate, self.mask_token_frac, self.random_token_frac = mask_rate, mask_token_frac, random_token_frac
+        self.config = {"mask_rate": mask_rate, "mask_token_frac": mask_token_frac,
+                       "random_token_frac": random_token_frac}
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(vocab_size={self.vocab_size}, mask_rate={self.mask_rate}, "
+                f"mask/random/keep={self.mask_token_frac}/{self.random_token_frac}/"
+                f"{1 - self.mask_token_frac - self.random_token_frac:.2g})")
+
+    def build_head(self, backbone, hidden_dims=(), dropout: float = 0.0) -> nn.Module:
+        """``Linear(width -> vocab_size)`` on each position (an MLP with ``hidden_dims``)."""
+        if not hasattr(backbone, "encode_tokens"):
+            raise TypeError(f"masked-token pretraining needs a sequence backbone with encode_tokens (SeqCNN), "
+                            f"got {type(backbone).__name__}")
+        return MLPHead(backbone.output_dim, self.vocab_size, tuple(hidden_dims), dropout)
+
+    def select(self, tokens: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Boolean ``(batch, length)``: ``round(mask_rate * n_real)`` (at least 1) random real positions per row."""
+        real = (tokens != self.pad_id).cpu()
+        n_batch, length = real.shape
+        k = torch.clamp(torch.round(real.sum(1).double() * self.mask_rate), min=1).long()
+        r = torch.rand((n_batch, length), generator=generator, dtype=torch.float64)
+        r[~real] = 2.0  # padding sorts last, so it is never selected
+        rank = torch.empty((n_batch, length), dtype=torch.long)
+        rank.scatter_(1, r.argsort(dim=1), torch.arange(length).expand(n_batch, length).contiguous())
+        return (rank < k.unsqueeze(1)) & real
+
+    def corrupt(self, batch: torch.Tensor, generator: torch.Generator, y=None, w=None):
+        """Corrupt a ``(batch, length)`` token tensor; return ``(MaskedTokenInput, [labels], [weights])``.
+
+        ``labels`` are the original ids at the selected positions ``(n_selected,)``; the input tensor is
+        not modified.
+        """
+        tokens = batch
+        positions = self.select(tokens, generator).reshape(-1).nonzero().squeeze(1)
+        flat = tokens.reshape(-1).cpu()
+        labels = flat[positions].clone()
+        u = torch.rand(len(positions), generator=generator)
+        to_mask = u < self.mask_token_frac
+        to_random = (u >= self.mask_token_frac) & (u < self.mask_token_frac + self.random_token_frac)
+        corrupted = flat.clone()
+        corrupted[positions[to_mask]] = self.mask_id
+        if to_random.any():
+            pick = torch.randint(len(self._replacements), (int(to_random.sum()),), generator=generator)
+            corrupted[positions[to_random]] = self._replacements[pick].to(corrupted.dtype)
+        device = tokens.device
+        inp = MaskedTokenInput(corrupted.reshape(tokens.shape).to(device), positions.to(device))
+        return inp, [labels.to(device)], [torch.ones(len(positions), device=device)]
+
+    def forward(self, backbone, head, inputs) -> List[torch.Tensor]:
+        """Logits ``(n_selected, vocab_size)``; a plain token tensor (no corruption) gives logits at every
+        real position."""
+        if isinstance(inputs, MaskedTokenInput):
+            tokens, positions = inputs
+        else:
+            tokens = inputs
+            positions = (tokens != self.pad_id).reshape(-1).nonzero().squeeze(1)
+        h, _ = backbone.encode_tokens(tokens)
+        return [head(h.reshape(-1, h.shape[-1])[positions])]
+
+    def outputs(self, raw):
+        return list(raw)
+
+    def loss(self, outputs, labels, weights) -> torch.Tensor:
+        logits = outputs[0]
+        target, w = labels[0].to(logits.device), weights[0].to(logits.device)
+        ce = F.cross_entropy(logits, target, reduction="none")
+        return (w * ce).sum() / w.sum().clamp(min=1)
+
+    @staticmethod
+    def accuracy(outputs, labels) -> float:
+        """Fraction of selected positions whose original token is the arg-max prediction."""
+        return float((outputs[0].argmax(-1) == labels[0].to(outputs[0].device)).float().mean())
+
+    @staticmethod
+    def perplexity(loss) -> float:
+        """``exp(loss)`` of a mean cross-entropy in nats."""
+        return math.exp(float(loss))
+
+
+def evaluate_masked_tokens(model, dataset, seed: int = 0, batch_size: Optional[int] = None) -> Dict[str, float]:
+    """Masked-token cross-entropy, accuracy and perplexity of ``model`` on ``dataset``.
+
+    The corruption is drawn from ``seed`` (the same positions on every call), and the network runs in
+    eval mode without gradients; the model's training RNG is not touched.
+
+    Parameters
+    ----------
+    model: SeqCNNModel
+        Built with ``objective="masked_tokens"``.
+    dataset: dc.data.Dataset
+        Token arrays (e.g. the held-out part of a pretraining corpus).
+    seed: int, optional (default 0)
+    batch_size: int, optional
+        Default: the model's.
+
+    Returns
+    -------
+    dict
+        ``eval_loss`` (mean cross-entropy per selected token), ``eval_masked_accuracy``, ``eval_perplexity``
+        and ``eval_masked_tokens`` (how many were scored).
+    """
+    from deepchem_finetune.data.batching import iterate_batches
+    objective = model.model.objective
+    if not isinstance(objective, MaskedTokens):
+        raise TypeError(f"the model was built with objective {objective.name!r}, not 'masked_tokens'")
+    generator = torch.Generator().manual_seed(seed)
+    network = model.model
+    was_training = network.training
+    network.eval()
+    total, correct, count = 0.0, 0, 0
+    try:
+        with torch.no_grad():
+            for X, _, _ in iterate_batches(dataset, batch_size or model.batch_size, shuffle=False):
+                inp, labels, _ = objective.corrupt(model._collate(X), generator)
+                logits = network(inp)[0]
+                target = labels[0].to(logits.device)
+                total += float(F.cross_entropy(logits, target, reduction="sum"))
+                correct += int((logits.argmax(-1) == target).sum())
+                count += len(target)
+    finally:
+        network.train(was_training)
+    if count == 0:
+        raise ValueError("the evaluation dataset is empty")
+    mean = total / count
+    return {"eval_loss": mean, "eval_masked_accuracy": correct / count,
+            "eval_perplexity": MaskedTokens.perplexity(mean), "eval_masked_tokens": count}
