@@ -15,25 +15,46 @@ def _cmd_demo(args) -> int:
 def _cmd_pretrain(args) -> int:
     import json
     from deepchem_finetune.pretraining import pretrain
-    if args.backbone != "gnn":
-        raise SystemExit(f"backbone {args.backbone!r} is not available yet (only 'gnn')")
-    backbone = {k: v for k, v in (("num_layers", args.num_layers), ("hidden_dim", args.hidden_dim),
-                                  ("conv", args.conv), ("dropout", args.dropout)) if v is not None}
+    backbone, featurizer = _backbone_options(args)
     parts = args.objective.split("+")
-    per_part = {"attr_masking": {"mask_rate": args.mask_rate},
+    per_part = {"attr_masking": {"mask_rate": args.mask_rate}, "masked_tokens": {"mask_rate": args.mask_rate},
                 "descriptors": {"target_dropout": args.target_dropout}}
     if len(parts) == 1:
         options = per_part.get(args.objective, {})
     else:
         options = {p: per_part.get(p, {}) for p in parts}
     result = pretrain(args.corpus, args.out, objective=args.objective, objective_options=options,
-                      featurizer=args.featurizer, init=args.init, max_steps=args.max_steps, epochs=args.epochs,
+                      init=args.init, max_steps=args.max_steps, epochs=args.epochs, backbone=args.backbone,
                       time_budget_min=args.time_budget, checkpoint_every=args.checkpoint_every,
                       resume=args.resume, limit=args.limit, workers=args.workers, seed=args.seed,
                       batch_size=args.batch_size, learning_rate=args.lr, progress=not args.no_progress,
-                      data_dir=args.data_dir, precision=args.precision, command=args.command_line, **backbone)
+                      data_dir=args.data_dir, precision=args.precision, command=args.command_line,
+                      **featurizer, **backbone)
     print(json.dumps(result, indent=1))
     return 0
+
+
+_GNN_OPTIONS = (("num_layers", "--num-layers"), ("hidden_dim", "--hidden-dim"), ("conv", "--conv"))
+_SEQ_OPTIONS = (("width", "--width"), ("depth", "--depth"), ("kernel_size", "--kernel-size"))
+
+
+def _backbone_options(args):
+    """(backbone options, featurizer options) of ``pretrain``; options of the other backbone are refused."""
+    ours, theirs = (_GNN_OPTIONS, _SEQ_OPTIONS) if args.backbone == "gnn" else (_SEQ_OPTIONS, _GNN_OPTIONS)
+    wrong = [flag for key, flag in theirs if getattr(args, key) is not None]
+    if args.backbone == "gnn":
+        wrong += [flag for key, flag in (("tokenizer", "--tokenizer"), ("max_length", "--max-length"))
+                  if getattr(args, key) is not None] + (["--truncate"] if args.truncate else [])
+        featurizer = {"featurizer": args.featurizer or "hu2020"}
+    else:
+        wrong += ["--featurizer"] if args.featurizer is not None else []
+        featurizer = {"tokenizer": args.tokenizer or "protein", "max_length": args.max_length or 512,
+                      "truncate": args.truncate}
+    if wrong:
+        raise SystemExit(f"{', '.join(wrong)} do(es) not apply to --backbone {args.backbone}")
+    backbone = {key: getattr(args, key) for key, _ in ours + (("dropout", "--dropout"),)
+                if getattr(args, key) is not None}
+    return backbone, featurizer
 
 
 def _cmd_benchmark(args) -> int:
@@ -84,23 +105,36 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.set_defaults(func=_cmd_demo)
 
-    pre = sub.add_parser("pretrain", help="pretrain a backbone on a SMILES corpus; writes a checkpoint folder")
-    pre.add_argument("--backbone", default="gnn", choices=["gnn"])
+    pre = sub.add_parser("pretrain", help="pretrain a backbone on a SMILES or sequence corpus; writes a "
+                                          "checkpoint folder")
+    pre.add_argument("--backbone", default="gnn", choices=["gnn", "seq_cnn"],
+                     help="gnn: MolGNN on SMILES; seq_cnn: sequence CNN (with --objective masked_tokens)")
     pre.add_argument("--objective", default="attr_masking",
-                     help="attr_masking, context_pred, descriptors, a '+' combination "
-                          "(e.g. attr_masking+descriptors), or supervised")
+                     help="gnn: attr_masking, context_pred, descriptors, a '+' combination "
+                          "(e.g. attr_masking+descriptors), or supervised; seq_cnn: masked_tokens")
     pre.add_argument("--corpus", required=True,
-                     help=".smi/.csv file, optionally .gz; with --objective supervised a MoleculeNet name")
+                     help=".smi/.csv file, optionally .gz; with --objective supervised a MoleculeNet name; "
+                          "seq_cnn also FASTA (.fasta/.fa/.faa[.gz]) or one sequence per line (.txt/.seq)")
     pre.add_argument("--data-dir", help="MoleculeNet CSV folder for --objective supervised "
                                         "(default $DEEPCHEM_DATA_DIR)")
     pre.add_argument("--out", required=True, help="checkpoint folder to write")
-    pre.add_argument("--featurizer", default="hu2020", choices=["hu2020", "rich"])
+    pre.add_argument("--featurizer", choices=["hu2020", "rich"], help="gnn: MolGraphFeaturizer preset "
+                                                                       "(default hu2020)")
+    pre.add_argument("--tokenizer", choices=["protein", "nucleotide", "smiles"],
+                     help="seq_cnn (default protein); smiles builds its vocabulary from the corpus")
+    pre.add_argument("--max-length", type=int, help="seq_cnn: tokens per sequence (default 512); longer "
+                                                    "sequences are skipped and counted unless --truncate")
+    pre.add_argument("--truncate", action="store_true", help="seq_cnn: keep the first --max-length tokens of "
+                                                             "longer sequences instead of skipping them")
     pre.add_argument("--init", help="start from this checkpoint (chained recipes)")
     pre.add_argument("--num-layers", type=int)
     pre.add_argument("--hidden-dim", type=int)
     pre.add_argument("--conv", choices=["gin", "gcn", "gat", "graphsage"])
+    pre.add_argument("--width", type=int, help="seq_cnn (default 128)")
+    pre.add_argument("--depth", type=int, help="seq_cnn residual blocks (default 8)")
+    pre.add_argument("--kernel-size", type=int, help="seq_cnn (default 5)")
     pre.add_argument("--dropout", type=float)
-    pre.add_argument("--mask-rate", type=float, default=0.15)
+    pre.add_argument("--mask-rate", type=float, default=0.15, help="attr_masking, masked_tokens")
     pre.add_argument("--target-dropout", type=float, default=0.0,
                      help="descriptors: fraction of each molecule's targets left out of its loss")
     pre.add_argument("--epochs", type=int, default=1)
@@ -110,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--lr", type=float, default=1e-3)
     pre.add_argument("--checkpoint-every", type=int, default=500, help="steps between training checkpoints")
     pre.add_argument("--resume", action="store_true", help="continue from the last training checkpoint")
-    pre.add_argument("--limit", type=int, help="use the first N molecules of the corpus")
+    pre.add_argument("--limit", type=int, help="use the first N molecules / sequences of the corpus")
     pre.add_argument("--workers", type=int, default=2, help="featurization processes")
     pre.add_argument("--seed", type=int, default=0)
     pre.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],

@@ -1,10 +1,12 @@
 """Pretraining runs: corpus -> objective -> DeepChem ``fit`` -> self-describing checkpoint.
 
-``pretrain`` is what ``deepchem-finetune pretrain`` calls. Training goes through DeepChem's own
-``fit_generator`` (no second loop) fed by a generator that stops at ``max_steps`` or when the time
-budget is spent; DeepChem writes its training checkpoints every ``checkpoint_every`` steps into
-``workdir``, and ``resume=True`` restores the latest one and continues from its step. Launched by
-``torchrun`` with several processes, training is data-parallel (see :mod:`deepchem_finetune.distributed`).
+``pretrain`` is what ``deepchem-finetune pretrain`` calls, for a molecular GNN on a SMILES corpus
+(``backbone="gnn"``) or a sequence CNN on a protein / nucleotide / SMILES corpus with masked-token
+pretraining (``backbone="seq_cnn"``). Training goes through DeepChem's own ``fit_generator`` (no second
+loop) fed by a generator that stops at ``max_steps`` or when the time budget is spent; DeepChem writes its
+training checkpoints every ``checkpoint_every`` steps into ``workdir``, and ``resume=True`` restores the
+latest one and continues from its step. Launched by ``torchrun`` with several processes, training is
+data-parallel (see :mod:`deepchem_finetune.distributed`).
 """
 from __future__ import annotations
 
@@ -15,13 +17,20 @@ import sys
 import time
 from typing import Dict, Optional
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from deepchem_finetune import distributed
-from deepchem_finetune.featurizers import MolGraphFeaturizer
-from deepchem_finetune.models import MolGNNModel
+from deepchem_finetune.featurizers import MolGraphFeaturizer, NucleotideTokenizer, ProteinTokenizer
+from deepchem_finetune.models import MolGNNModel, SeqCNNModel
 
 logger = logging.getLogger(__name__)
+
+#: ``backbone`` name -> DeepChem model class; each builds its backbone, featurizer and objective head.
+BACKBONE_MODELS = {"gnn": MolGNNModel, "seq_cnn": SeqCNNModel}
+SEQUENCE_OBJECTIVES = ("masked_tokens",)
+TOKENIZERS = ("protein", "nucleotide", "smiles")
+EVAL_FRACTION = 0.05  # held out of a sequence corpus to report masked-token accuracy and perplexity
 
 
 def _limited(generator, model, max_steps: Optional[int], deadline: Optional[float], bar):
@@ -48,6 +57,44 @@ def _load_data(corpus, objective, feat, limit, workers, progress, data_dir):
                                                   "limit": limit}
 
 
+def _sequence_tokenizer(name: str, corpus: str, max_length: int, truncate: bool, limit: Optional[int]):
+    """Protein / nucleotide tokenizers are fixed; a SMILES vocabulary is built from the corpus (``<unk>`` for
+    tokens it never saw, so fine-tuning data with rare tokens still works)."""
+    if name == "protein":
+        return ProteinTokenizer(max_length=max_length, truncate=truncate)
+    if name == "nucleotide":
+        return NucleotideTokenizer(max_length=max_length, truncate=truncate)
+    if name == "smiles":
+        from deepchem_finetune.data.sequences import read_sequences, smiles_tokenizer_for_corpus
+        return smiles_tokenizer_for_corpus(read_sequences(corpus, limit=limit).sequences, max_length=max_length,
+                                           truncate=truncate)
+    raise ValueError(f"unknown tokenizer {name!r}; choose from {list(TOKENIZERS)}")
+
+
+def _load_sequences(corpus, feat, limit, progress, seed):
+    """(training dataset, held-out dataset, data provenance) of a sequence corpus; the held-out
+    ``EVAL_FRACTION`` (at least one sequence when there are two) is drawn from ``seed``, so a resumed run
+    holds out the same sequences."""
+    from deepchem_finetune.data.sequences import featurize_sequence_corpus
+    dataset, info = featurize_sequence_corpus(corpus, feat, limit=limit, progress=progress)
+    n = len(dataset)
+    n_eval = max(1, int(round(EVAL_FRACTION * n))) if n >= 2 else 0
+    order = np.random.default_rng(seed).permutation(n)
+    train = dataset.select(np.sort(order[n_eval:]))
+    held_out = dataset.select(np.sort(order[:n_eval])) if n_eval else None
+    info = {**info, "tokenizer": type(feat).__name__, "max_length": feat.max_length, "train_size": n - n_eval,
+            "eval_size": n_eval}
+    return train, held_out, info
+
+
+def _build_model(backbone: str, feat, init: Optional[str], n_tasks, common: Dict, backbone_options: Dict):
+    """The DeepChem model of ``backbone``: fresh with ``feat``, or from the checkpoint ``init``."""
+    cls = BACKBONE_MODELS[backbone]
+    if init is not None:
+        return cls.from_pretrained(init, n_tasks=n_tasks, **common, **backbone_options)
+    return cls(n_tasks, featurizer=feat, **common, **backbone_options)
+
+
 def _with_descriptor_scaler(objective: str, options: Dict, dataset) -> Dict:
     """Fit the robust descriptor scaler on the corpus (once; it is then stored in the checkpoint)."""
     names = objective.split("+")
@@ -64,28 +111,46 @@ def _with_descriptor_scaler(objective: str, options: Dict, dataset) -> Dict:
 
 def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_options: Optional[Dict] = None,
              featurizer: str = "hu2020", init: Optional[str] = None, workdir: Optional[str] = None,
+             backbone: str = "gnn", tokenizer: str = "protein", max_length: int = 512, truncate: bool = False,
              max_steps: Optional[int] = None, epochs: int = 1, time_budget_min: Optional[float] = None,
              checkpoint_every: int = 500, resume: bool = False, limit: Optional[int] = None, workers: int = 2,
              seed: int = 0, batch_size: int = 256, learning_rate: float = 1e-3, progress: bool = True,
              command: Optional[str] = None, data_dir: Optional[str] = None, **backbone_options) -> Dict:
-    """Pretrain a :class:`MolGNN` on a SMILES corpus and write the checkpoint folder ``out``.
+    """Pretrain a backbone on a corpus and write the checkpoint folder ``out``.
+
+    ``backbone="gnn"``: a :class:`MolGNN` on a SMILES corpus. ``backbone="seq_cnn"``: a :class:`SeqCNN` with
+    ``objective="masked_tokens"`` on a protein, nucleotide or SMILES corpus; 5% of it is held out and the
+    masked-token accuracy and perplexity on it are stored in the provenance (``eval_masked_accuracy``,
+    ``eval_perplexity``).
 
     Parameters
     ----------
     corpus: str
         ``.smi`` / ``.csv`` file, optionally gzipped; for ``objective="supervised"`` a MoleculeNet name
-        (e.g. 'toxcast', 'tox21'; all rows, missing labels masked) read from ``data_dir``.
+        (e.g. 'toxcast', 'tox21'; all rows, missing labels masked) read from ``data_dir``. For ``seq_cnn``
+        also FASTA (``.fasta``, ``.fa``, ``.faa``) or one sequence per line
+        (:func:`~deepchem_finetune.data.sequences.read_sequences`).
     out: str
         Checkpoint folder to write (see :mod:`deepchem_finetune.checkpoint`).
     objective: str
         'attr_masking', 'context_pred', 'descriptors', a '+' combination of them (one backbone pass,
-        summed losses, e.g. 'attr_masking+descriptors'), or 'supervised'.
+        summed losses, e.g. 'attr_masking+descriptors'), or 'supervised'; 'masked_tokens' for ``seq_cnn``.
     featurizer: str
-        MolGraphFeaturizer preset ('hu2020' or 'rich'); ignored with ``init``.
+        MolGraphFeaturizer preset ('hu2020' or 'rich'); ignored with ``init`` and for ``seq_cnn``.
     init: str, optional
         Start from this checkpoint (chained recipes, e.g. attribute masking then supervised).
     workdir: str, optional
         DeepChem training checkpoints (default ``<out>.work``).
+    backbone: str, optional (default "gnn")
+        'gnn' or 'seq_cnn'.
+    tokenizer: str, optional (default "protein")
+        ``seq_cnn``: 'protein', 'nucleotide' (fixed alphabets) or 'smiles' (vocabulary built from the corpus,
+        unseen tokens map to ``<unk>``; it is stored in the checkpoint's featurizer spec). Ignored with ``init``.
+    max_length: int, optional (default 512)
+        ``seq_cnn``: tokens per sequence; longer sequences are skipped (counted in the provenance) unless
+        ``truncate``.
+    truncate: bool, optional (default False)
+        ``seq_cnn``: keep the first ``max_length`` tokens of longer sequences instead of skipping them.
     max_steps, epochs, time_budget_min:
         Stop at whichever comes first.
     checkpoint_every: int
@@ -100,30 +165,41 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     Returns
     -------
     dict
-        ``checkpoint`` path, ``steps``, ``final_loss``, ``molecules_seen``, ``seconds``, corpus counts.
+        ``checkpoint`` path, ``steps``, ``final_loss``, ``molecules_seen``, ``seconds``, corpus counts and,
+        for masked tokens, the held-out ``eval_*`` metrics.
     """
+    if backbone not in BACKBONE_MODELS:
+        raise ValueError(f"unknown backbone {backbone!r}; choose from {sorted(BACKBONE_MODELS)}")
+    if backbone == "seq_cnn" and objective not in SEQUENCE_OBJECTIVES:
+        raise ValueError(f"backbone 'seq_cnn' pretrains with objective {' or '.join(SEQUENCE_OBJECTIVES)!r}, "
+                         f"got {objective!r}")
     t0 = time.time()
     rank, world = distributed.init_from_env()  # no-op unless launched by torchrun with several processes
     main = rank == 0
     progress = progress and main
     workdir = workdir or out.rstrip("/") + ".work"
-    feat = MolGraphFeaturizer(featurizer)
     if init is not None:
         from deepchem_finetune.models.pretrained import read_pretrained
         from deepchem_finetune.featurizers import featurizer_from_spec
         feat = featurizer_from_spec(read_pretrained(init).featurizer)
-    if not main:
-        distributed.barrier()  # rank 0 featurizes and fills the cache first; the others then read it
-    dataset, n_tasks, mode, data_info = _load_data(corpus, objective, feat, limit, workers, progress, data_dir)
-    if main:
-        distributed.barrier()
+    elif backbone == "gnn":
+        feat = MolGraphFeaturizer(featurizer)
+    else:
+        feat = _sequence_tokenizer(tokenizer, corpus, max_length, truncate, limit)
+    held_out = None
+    if backbone == "gnn":
+        if not main:
+            distributed.barrier()  # rank 0 featurizes and fills the cache first; the others then read it
+        dataset, n_tasks, mode, data_info = _load_data(corpus, objective, feat, limit, workers, progress, data_dir)
+        if main:
+            distributed.barrier()
+    else:
+        dataset, held_out, data_info = _load_sequences(corpus, feat, limit, progress, seed)
+        n_tasks, mode = None, "classification"
     objective_options = _with_descriptor_scaler(objective, dict(objective_options or {}), dataset)
     common = dict(objective=objective, objective_options=objective_options, seed=seed, batch_size=batch_size,
                   learning_rate=learning_rate, model_dir=workdir, mode=mode)
-    if init is not None:
-        model = MolGNNModel.from_pretrained(init, n_tasks=n_tasks, **common, **backbone_options)
-    else:
-        model = MolGNNModel(n_tasks, featurizer=feat, **common, **backbone_options)
+    model = _build_model(backbone, feat, init, n_tasks, common, backbone_options)
     start_step = 0
     if resume and os.path.isdir(workdir) and model.get_checkpoints(workdir):
         model.restore(model_dir=workdir)
@@ -139,9 +215,15 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
                             max_checkpoints_to_keep=2, all_losses=losses)
     steps = model.get_global_step()
     final_loss = float(losses[-1]) if losses else None
+    metrics = {}
+    if held_out is not None and objective == "masked_tokens" and main:
+        from deepchem_finetune.objectives import evaluate_masked_tokens
+        metrics = evaluate_masked_tokens(model, held_out, seed=seed)
+        logger.info("held-out masked-token accuracy %.4f, perplexity %.3f", metrics["eval_masked_accuracy"],
+                    metrics["eval_perplexity"])
     stats = {"steps": steps, "resumed_from_step": start_step, "final_loss": final_loss,
              "molecules_seen": (steps - start_step) * batch_size * world, "processes": world,
-             "seconds": round(time.time() - t0, 1)}
+             "seconds": round(time.time() - t0, 1), **metrics}
     provenance = {"data": data_info, "datasets": [data_info["name"]],
                   "command": command or " ".join(shlex.quote(a) for a in sys.argv), **stats}
     if main:
