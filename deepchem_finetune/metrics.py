@@ -65,23 +65,42 @@ def masked_rmse(y: np.ndarray, w: np.ndarray, pred: np.ndarray) -> float:
     return float(np.sqrt(np.mean((pred[m] - y[m]) ** 2)))
 
 
-def score(model, dataset, transformers: Sequence = (), mode: str = None) -> float:
-    """Score ``model`` on ``dataset``: ROC-AUC (classification, higher is better) or RMSE (regression).
+METRICS = ("roc_auc", "rmse", "spearman")
 
+
+def default_metric(mode: str) -> str:
+    """'roc_auc' for classification, 'rmse' for regression."""
+    return "roc_auc" if mode == "classification" else "rmse"
+
+
+def score(model, dataset, transformers: Sequence = (), mode: str = None, metric: str = None) -> float:
+    """Score ``model`` on ``dataset``.
+
+    ``metric``: 'roc_auc' (classification; mean over tasks with both classes), 'rmse' or 'spearman'
+    (regression; Spearman's rho averaged over tasks, as FLIP reports it); default by ``mode``.
     ``transformers`` are those applied to the dataset; they are undone on predictions and labels.
     """
     mode = mode or model.mode
+    metric = metric or default_metric(mode)
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {list(METRICS)}")
     pred = model.predict(dataset, transformers=list(transformers))
     y = dataset.y
     if mode == "regression" and transformers:
         y = dc.trans.undo_transforms(y, list(transformers))
-    if mode == "classification":
+    if metric == "roc_auc":
         return masked_roc_auc(y, dataset.w, pred)
+    if metric == "spearman":
+        y = np.asarray(y, dtype=float).reshape(len(y), -1)
+        pred = np.asarray(pred, dtype=float).reshape(y.shape)
+        w = np.broadcast_to(np.asarray(dataset.w).reshape(len(y), -1), y.shape)
+        return float(np.mean([spearman_corrcoef(y[:, t], pred[:, t], w[:, t]) for t in range(y.shape[1])]))
     return masked_rmse(y, dataset.w, pred)
 
 
-def higher_is_better(mode: str) -> bool:
-    return mode == "classification"
+def higher_is_better(mode: str, metric: str = None) -> bool:
+    """Whether a larger ``metric`` (default by ``mode``) is better."""
+    return (metric or default_metric(mode)) != "rmse"
 
 
 def spearman_corrcoef(y_true: np.ndarray, y_pred: np.ndarray, sample_weight=None) -> float:

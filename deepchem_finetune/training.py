@@ -16,7 +16,8 @@ from deepchem_finetune.metrics import higher_is_better, score
 
 
 def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequence = (), max_epochs: int = 100,
-                            patience: int = 20, progress: bool = True, desc: Optional[str] = None) -> Dict:
+                            patience: int = 20, progress: bool = True, desc: Optional[str] = None,
+                            metric: Optional[str] = None) -> Dict:
     """Train epoch by epoch, select the best-validation epoch and restore its weights.
 
     Parameters
@@ -33,6 +34,9 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
         Epochs without validation improvement before stopping.
     progress: bool, optional (default True)
         Show a tqdm bar with the running scores.
+    metric: str, optional
+        Selection (and test) metric: 'roc_auc', 'rmse' or 'spearman'; default ROC-AUC for classification,
+        RMSE for regression (:func:`deepchem_finetune.metrics.score`).
 
     Returns
     -------
@@ -44,14 +48,14 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
     --------
     >>> out = fit_with_early_stopping(model, train, valid, test, max_epochs=5)  # doctest: +SKIP
     """
-    better = higher_is_better(model.mode)
+    better = higher_is_better(model.mode, metric)
     best, best_epoch, best_state = None, 0, None
     history = []
     start = time.time()
     bar = tqdm(range(1, max_epochs + 1), desc=desc or type(model).__name__, disable=not progress, leave=False)
     for epoch in bar:
         model.fit(train, nb_epoch=1, checkpoint_interval=0)
-        s = score(model, valid, transformers)
+        s = score(model, valid, transformers, metric=metric)
         history.append(s)
         if best is None or (s > best if better else s < best):
             best, best_epoch = s, epoch
@@ -61,6 +65,6 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
             break
     bar.close()
     model.model.load_state_dict(best_state)
-    test_score = score(model, test, transformers) if test is not None else None
+    test_score = score(model, test, transformers, metric=metric) if test is not None else None
     return {"best_epoch": best_epoch, "valid_score": best, "test_score": test_score, "epochs_run": len(history),
             "history": history, "seconds": time.time() - start}

@@ -11,7 +11,7 @@ from conftest import MOLECULENET_DIR, REPO, SHARED_DATA, require_shared
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", ["molecules.ipynb"])
+@pytest.mark.parametrize("name", ["molecules.ipynb", "proteins.ipynb"])
 def test_notebook_executes(name, tmp_path, monkeypatch, cache_dir):
     require_shared(MOLECULENET_DIR / "BBBP.csv")
     monkeypatch.setenv("DCFT_QUICK", "1")
