@@ -19,17 +19,12 @@ import torch
 
 from deepchem_finetune import ProteinTokenizer, SeqCNNModel
 from deepchem_finetune.benchmark.baselines import ridge_one_hot
+from deepchem_finetune.benchmark.references import FLIP_REFERENCES
 from deepchem_finetune.data.flip import load_flip
 from deepchem_finetune.training import fit_with_early_stopping
 
-# FLIP (Dallago et al. 2021, NeurIPS Datasets & Benchmarks, openreview p2dMLEwL8tF), GB1 table, test Spearman of
-# the "Ridge" and "CNN" baselines, as transcribed in SpectrAI-Initiative/bio-benchmark-atlas
-# (registry/evaluations/flip-gb1-*.yaml); not re-checked against the PDF here.
-PUBLISHED = {"one_vs_rest": {"FLIP ridge": 0.28, "FLIP CNN": 0.17},
-             "two_vs_rest": {"FLIP ridge": 0.59, "FLIP CNN": 0.32},
-             "three_vs_rest": {"FLIP ridge": 0.76, "FLIP CNN": 0.83},
-             "low_vs_high": {"FLIP ridge": 0.34, "FLIP CNN": 0.51},
-             "sampled": {"FLIP ridge": 0.82, "FLIP CNN": 0.91}}
+PUBLISHED = {split: {name: ref[f"flip_gb1:{split}"] for name, ref in FLIP_REFERENCES.items()}
+             for split in ("one_vs_rest", "two_vs_rest", "three_vs_rest", "low_vs_high", "sampled")}
 
 
 def main():

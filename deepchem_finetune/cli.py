@@ -62,10 +62,17 @@ def _cmd_benchmark(args) -> int:
     from deepchem_finetune.benchmark import run_benchmark
     options = {}
     for item in args.model_option or []:
-        key, _, value = item.partition("=")
-        options[key.replace("-", "_")] = _parse_value(value)
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--model-option {item!r}: expected KEY=VALUE, e.g. hidden_dim=300 or seqcnn.width=64")
+        key = key.replace("-", "_")
+        if key.startswith("seqcnn."):
+            options.setdefault("seqcnn", {})[key[len("seqcnn."):]] = _parse_value(value)
+        else:
+            options[key] = _parse_value(value)
     df = run_benchmark(args.datasets, args.models, args.strategies, args.splits, args.seeds, out_dir=args.out,
-                       data_dir=args.data_dir or os.environ.get("DEEPCHEM_DATA_DIR"), max_epochs=args.max_epochs,
+                       data_dir=args.data_dir or os.environ.get("DEEPCHEM_DATA_DIR"), protein_dir=args.protein_dir,
+                       max_epochs=args.max_epochs,
                        patience=args.patience, quick=args.quick, time_budget_min=args.time_budget,
                        model_options=options, allow_leakage=args.allow_leakage, progress=not args.no_progress)
     print(open(os.path.join(args.out, "summary.md")).read() if len(df) else "no cell ran")
@@ -153,21 +160,25 @@ def build_parser() -> argparse.ArgumentParser:
     pre.set_defaults(func=_cmd_pretrain)
 
     bench = sub.add_parser("benchmark", help="datasets x models x strategies x splits x seeds; resumable")
-    bench.add_argument("--datasets", nargs="+", required=True, help="dc.molnet names, e.g. bbbp bace_classification")
+    bench.add_argument("--datasets", nargs="+", required=True,
+                       help="dc.molnet names (e.g. bbbp bace_classification delaney) or flip_gb1:<split> "
+                            "(e.g. flip_gb1:three_vs_rest)")
     bench.add_argument("--models", nargs="+", default=["gnn", "rf"],
-                       help="gnn (scratch), gnn:<zoo name|checkpoint|.pth>, rf")
+                       help="gnn (scratch), gnn:<zoo name|checkpoint|.pth>, seqcnn (scratch), seqcnn:<checkpoint>, "
+                            "rf (ECFP random forest, molecules), ridge (one-hot ridge, FLIP)")
     bench.add_argument("--strategies", nargs="+", default=["full"], help="for pretrained models")
     bench.add_argument("--splits", nargs="+", default=["scaffold"],
                        help="scaffold (DeepChem), hu2020_scaffold, random_scaffold")
     bench.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     bench.add_argument("--out", default="benchmarks/out/benchmark")
     bench.add_argument("--data-dir", help="MoleculeNet CSV folder (default $DEEPCHEM_DATA_DIR)")
+    bench.add_argument("--protein-dir", help="folder holding flip_<task>/ (default $DEEPCHEM_FINETUNE_PROTEIN_DIR)")
     bench.add_argument("--max-epochs", type=int, default=100)
     bench.add_argument("--patience", type=int, default=20)
     bench.add_argument("--quick", action="store_true", help="3 epochs, tiny GNN: checks the pipeline")
     bench.add_argument("--time-budget", type=float, help="minutes; no new cell starts after it")
     bench.add_argument("--model-option", action="append", metavar="KEY=VALUE",
-                       help="scratch GNN option, e.g. hidden_dim=300 (repeatable)")
+                       help="scratch model option, e.g. hidden_dim=300, or seqcnn.width=64 for SeqCNN (repeatable)")
     bench.add_argument("--allow-leakage", action="store_true",
                        help="run (flagged) cells whose checkpoint saw the dataset in pretraining")
     bench.add_argument("--no-progress", action="store_true")

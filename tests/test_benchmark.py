@@ -7,7 +7,7 @@ import pytest
 from deepchem_finetune.benchmark import leaked, run_benchmark
 from deepchem_finetune.cli import main
 
-from conftest import MOLECULENET_DIR, require_shared
+from conftest import MOLECULENET_DIR, SHARED_DATA, require_shared
 
 pytestmark = pytest.mark.slow
 
@@ -41,3 +41,35 @@ def test_leaked_pretraining_data_is_refused(tmp_path, cache_dir):
     with pytest.raises(ValueError, match="overlaps tox21"):
         run_benchmark(["tox21"], [f"gnn:{ckpt}"], seeds=[0], quick=True, out_dir=str(tmp_path / "b"),
                       data_dir=str(MOLECULENET_DIR), progress=False)
+
+
+def test_grid_skips_models_that_do_not_apply(caplog):
+    from deepchem_finetune.benchmark.runner import _cells
+    cells = {(c["dataset"], c["model"], c["seed"])
+             for c in _cells(["flip_gb1:two_vs_rest", "delaney"], ["gnn", "seqcnn", "ridge", "rf"], ["full"],
+                             ["scaffold"], [0, 1])}
+    # gnn and rf need molecules, ridge needs sequences; ridge/rf on FLIP are deterministic (one seed)
+    assert cells == {("flip_gb1:two_vs_rest", "seqcnn", 0), ("flip_gb1:two_vs_rest", "seqcnn", 1),
+                     ("flip_gb1:two_vs_rest", "ridge", 0), ("delaney", "gnn", 0), ("delaney", "gnn", 1),
+                     ("delaney", "seqcnn", 0), ("delaney", "seqcnn", 1), ("delaney", "rf", 0), ("delaney", "rf", 1)}
+    assert "skipping model gnn on flip_gb1:two_vs_rest" in caplog.text
+    with pytest.raises(ValueError, match="unknown model 'mlp'"):
+        run_benchmark(["bbbp"], ["mlp"], seeds=[0], quick=True, progress=False)
+
+
+def test_quick_benchmark_sequence_models_on_flip_and_smiles(tmp_path, cache_dir):
+    protein_dir = SHARED_DATA / "protein"
+    require_shared(protein_dir / "flip_gb1" / "two_vs_rest.csv.gz")
+    out = str(tmp_path / "bench")
+    df = run_benchmark(["flip_gb1:two_vs_rest", "delaney"], ["seqcnn", "ridge"], seeds=[0], quick=True,
+                       out_dir=out, data_dir=str(MOLECULENET_DIR), protein_dir=str(protein_dir), progress=False)
+    assert set(zip(df["dataset"], df["model"])) == {("flip_gb1:two_vs_rest", "seqcnn"),
+                                                    ("flip_gb1:two_vs_rest", "ridge"), ("delaney", "seqcnn")}
+    flip = df[df["dataset"] == "flip_gb1:two_vs_rest"]
+    assert set(flip["metric"]) == {"spearman"} and flip["test"].between(-1, 1).all()
+    assert flip.loc[flip["model"] == "ridge", "test"].iloc[0] > 0.3  # one-hot ridge ranks GB1 variants
+    esol = df[df["dataset"] == "delaney"]
+    assert esol["metric"].iloc[0] == "rmse" and 0 < esol["test"].iloc[0] < 10
+    split = json.load(open(f"{out}/splits/flip_gb1_two_vs_rest_scaffold_seed0.json"))
+    assert (len(split["train"]), len(split["valid"]), len(split["test"])) == (381, 43, 8309)
+    assert open(f"{out}/summary.png", "rb").read(8).startswith(b"\x89PNG")

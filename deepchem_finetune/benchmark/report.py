@@ -5,17 +5,21 @@ import os
 
 import pandas as pd
 
-from deepchem_finetune.benchmark.references import REFERENCES
+from deepchem_finetune.benchmark.references import FLIP_REFERENCES, REFERENCES
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, metric, model, strategy, split): mean, std, n and gain over scratch ``gnn``."""
+    """One row per (dataset, metric, model, strategy, split): mean, std, n and the gain of a pretrained model
+    (``gnn:<source>``, ``seqcnn:<source>``) over the same family from scratch (``gnn``, ``seqcnn``)."""
     g = df.groupby(["dataset", "metric", "model", "strategy", "split"])["test"]
     table = g.agg(["mean", "std", "count"]).reset_index()
-    scratch = table[table["model"] == "gnn"].set_index(["dataset", "split"])["mean"]
-    table["gain_vs_scratch"] = [
-        (m - scratch.get((d, s), float("nan"))) * (1 if metric == "roc_auc" else -1)
-        for d, s, m, metric in zip(table["dataset"], table["split"], table["mean"], table["metric"])]
+    scratch = table[~table["model"].str.contains(":")].set_index(["dataset", "split", "model"])["mean"]
+    gains = []
+    for r in table.itertuples():
+        base = r.model.split(":", 1)[0]
+        ref = scratch.get((r.dataset, r.split, base), float("nan")) if ":" in r.model else float("nan")
+        gains.append((r.mean - ref) * (-1 if r.metric == "rmse" else 1))
+    table["gain_vs_scratch"] = gains
     return table
 
 
@@ -26,7 +30,7 @@ def write_report(df: pd.DataFrame, out_dir: str) -> None:
              "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
         std = "" if pd.isna(r.std) else f" ± {r.std:.3f}"
-        gain = "" if pd.isna(r.gain_vs_scratch) or r.model == "gnn" else f"{r.gain_vs_scratch:+.3f}"
+        gain = "" if pd.isna(r.gain_vs_scratch) else f"{r.gain_vs_scratch:+.3f}"
         lines.append(f"| {r.dataset} | {r.metric} | {r.model} | {r.strategy} | {r.split} | {r.mean:.3f}{std} | "
                      f"{r.count} | {gain} |")
     with open(os.path.join(out_dir, "summary.md"), "w") as fh:
@@ -46,12 +50,14 @@ def _plot(table: pd.DataFrame, path: str) -> None:
         labels = [f"{m}\n{s}" if s != "-" else m for m, s in zip(sub["model"], sub["strategy"])]
         values, errors = list(sub["mean"]), list(sub["std"].fillna(0))
         colors = ["C0"] * len(values)
-        for name, ref in REFERENCES.items():
-            if d in ref and sub["metric"].iloc[0] == "roc_auc":
-                labels.append(name.replace(" ", "\n", 1))
-                values.append(ref[d] / 100)
-                errors.append(0)
-                colors.append("C7")
+        metric = sub["metric"].iloc[0]
+        refs = [(n, r[d] / 100) for n, r in REFERENCES.items() if d in r and metric == "roc_auc"]
+        refs += [(n, r[d]) for n, r in FLIP_REFERENCES.items() if d in r and metric == "spearman"]
+        for name, value in refs:  # published numbers, grey
+            labels.append(name.replace(" ", "\n", 1))
+            values.append(value)
+            errors.append(0)
+            colors.append("C7")
         ax.bar(range(len(values)), values, yerr=errors, color=colors)
         ax.set_xticks(range(len(values)), labels, fontsize=6, rotation=45, ha="right")
         ax.set_title(f"{d} ({sub['metric'].iloc[0]})")

@@ -18,6 +18,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from deepchem_finetune._compat import import_deepchem_quietly
+from deepchem_finetune.exceptions import FeaturizationError
 from deepchem_finetune.featurizers import featurize_smiles
 
 dc = import_deepchem_quietly()
@@ -125,8 +126,18 @@ def load_moleculenet(name: str, featurizer=None, splitter="scaffold", data_dir: 
     save_dir = save_dir or default_cache_dir()
     os.makedirs(save_dir, exist_ok=True)
     reporting = _ReportingFeaturizer(featurizer)
-    result = loader(featurizer=reporting, splitter=splitter, data_dir=data_dir, save_dir=save_dir,
-                    reload=reload, **kwargs)
+    try:
+        result = loader(featurizer=reporting, splitter=splitter, data_dir=data_dir, save_dir=save_dir,
+                        reload=reload, **kwargs)
+    except ValueError as err:
+        n_bad, n_seen = len(reporting.errors), reporting._seen
+        if n_seen and 2 * n_bad > n_seen:  # DeepChem fails on empty (or nearly empty) splits
+            i, smi, why = reporting.errors[0]
+            raise FeaturizationError(f"{key}: only {n_seen - n_bad} of {n_seen} molecules could be featurized "
+                                     f"with {featurizer}, and DeepChem's loader failed on the rest ({err}); "
+                                     f"first failure, row {i} ({smi!r}): {why}. Is this the right featurizer "
+                                     "for molecules?") from err
+        raise
     if reporting.errors:
         first = ", ".join(f"row {i}: {smi!r}" for i, smi, _ in reporting.errors[:3])
         logger.warning("%s: %d molecule(s) could not be featurized and were left out (%s%s)", key,

@@ -95,6 +95,8 @@ def _featurize_all(smiles, featurizer, skip_invalid, feats, kept, errors):
         try:
             if isinstance(featurizer, MolGraphFeaturizer):
                 feats.append(featurizer.featurize_one(smi, index=i))
+            elif hasattr(featurizer, "encode_one"):  # sequence tokenizers read the SMILES string itself
+                feats.append(featurizer.pad(featurizer.encode_one(smi, index=i)))
             else:
                 feats.append(_featurize_one_with_deepchem(featurizer, smi, i))
             kept.append(i)
