@@ -95,6 +95,18 @@ def _build_model(backbone: str, feat, init: Optional[str], n_tasks, common: Dict
     return cls(n_tasks, featurizer=feat, **common, **backbone_options)
 
 
+def _previous_runs(out: str) -> list:
+    """Provenance of the runs a resumed run continues (from the checkpoint it will overwrite), oldest first."""
+    path = os.path.join(out, "config.json")
+    if not os.path.isfile(path):
+        return []
+    import json
+    with open(path) as fh:
+        prov = json.load(fh).get("provenance", {})
+    keep = ("command", "steps", "resumed_from_step", "molecules_seen", "seconds", "created_utc")
+    return list(prov.get("previous_runs", [])) + [{k: prov.get(k) for k in keep}]
+
+
 def _with_descriptor_scaler(objective: str, options: Dict, dataset) -> Dict:
     """Fit the robust descriptor scaler on the corpus (once; it is then stored in the checkpoint)."""
     names = objective.split("+")
@@ -226,6 +238,11 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
              "seconds": round(time.time() - t0, 1), **metrics}
     provenance = {"data": data_info, "datasets": [data_info["name"]],
                   "command": command or " ".join(shlex.quote(a) for a in sys.argv), **stats}
+    if start_step > 0:  # a resumed run: keep the commands and budgets of the runs it continues
+        previous = _previous_runs(out)
+        provenance["previous_runs"] = previous
+        provenance["molecules_seen_total"] = stats["molecules_seen"] + sum(r.get("molecules_seen") or 0
+                                                                            for r in previous)
     if main:
         model.save_pretrained(out, provenance=provenance)
     distributed.barrier()

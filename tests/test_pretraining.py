@@ -41,6 +41,9 @@ def test_pretrain_writes_checkpoint_with_provenance_and_resumes(corpus, tmp_path
         "--checkpoint-every", "2", "--resume")
     prov = config(out)["provenance"]
     assert prov["resumed_from_step"] == 4 and prov["steps"] == 7
+    first = prov["previous_runs"]
+    assert len(first) == 1 and first[0]["steps"] == 4 and "--resume" not in first[0]["command"]
+    assert prov["molecules_seen_total"] == first[0]["molecules_seen"] + prov["molecules_seen"]
     model = MolGNNModel.from_pretrained(out, n_tasks=1, mode="regression")
     assert model.predict_smiles(["CCO"]).shape == (1, 1)
 
