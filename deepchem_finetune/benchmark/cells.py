@@ -29,7 +29,7 @@ MOLECULE_ONLY = ("gnn", "rf")
 SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
 #: options that do not change pretrained weights and may be set when fine-tuning a checkpoint
-FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate")
+FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision")
 
 
 def family(model: str) -> str:
