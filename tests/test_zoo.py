@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from deepchem_finetune import MolGNNModel
+from deepchem_finetune import MolGNNModel, SeqCNNModel
 from deepchem_finetune.cli import main
 from deepchem_finetune.demo import DEMO_CHECKPOINT
 from deepchem_finetune.models.pretrained import ZOO_DIR, read_pretrained, zoo_names, zoo_table
@@ -28,8 +28,11 @@ def test_every_zoo_entry_loads_by_name_and_predicts():
             if part["name"] == "descriptors":  # the corpus-fitted scaler travels with the weights
                 scaler = part["config"]["scaler"]
                 assert len(scaler["center"]) == len(scaler["kept"]) == len(scaler["names"]) - len(scaler["dropped"]) > 100
-        if ckpt.backbone["name"] != "MolGNN":
-            continue
-        model = MolGNNModel.from_pretrained(name, n_tasks=2, mode="regression", seed=0)
-        pred = model.predict_smiles(["CCO", "c1ccccc1O"])
+        if ckpt.backbone["name"] == "MolGNN":
+            model = MolGNNModel.from_pretrained(name, n_tasks=2, mode="regression", seed=0)
+            pred = model.predict_smiles(["CCO", "c1ccccc1O"])
+        else:
+            model = SeqCNNModel.from_pretrained(name, n_tasks=2, mode="regression", seed=0)
+            protein = ckpt.featurizer["name"] == "ProteinTokenizer"
+            pred = model.predict_sequences(["MKTAYIAKQR", "GSHMLE"] if protein else ["CCO", "c1ccccc1O"])
         assert pred.shape == (2, 2) and np.isfinite(pred).all()

@@ -40,8 +40,10 @@ def zoo_table() -> List[Dict]:
         size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
         bb = cfg["backbone"]["config"]
         rows.append({"name": name, "size_mb": size / 1e6,
-                     "backbone": f"{cfg['backbone']['name']} {bb.get('conv')} {bb.get('num_layers')}x"
-                                 f"{bb.get('hidden_dim')}",
+                     "backbone": (f"{cfg['backbone']['name']} {bb.get('conv')} {bb.get('num_layers')}x"
+                                  f"{bb.get('hidden_dim')}" if "num_layers" in bb else
+                                  f"{cfg['backbone']['name']} width {bb.get('width')} depth {bb.get('depth')} "
+                                  f"({cfg['featurizer']['name']})"),
                      "objective": cfg["objective"]["name"], "data": prov.get("data"), "steps": prov.get("steps"),
                      "created_utc": prov.get("created_utc"), "command": prov.get("command")})
     return rows
