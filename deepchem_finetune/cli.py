@@ -67,8 +67,9 @@ def _cmd_benchmark(args) -> int:
         if not sep:
             raise SystemExit(f"--model-option {item!r}: expected KEY=VALUE, e.g. hidden_dim=300 or seqcnn.width=64")
         key = key.replace("-", "_")
-        if key.startswith("seqcnn."):
-            options.setdefault("seqcnn", {})[key[len("seqcnn."):]] = _parse_value(value)
+        family, dot, sub = key.partition(".")
+        if dot and family in ("seqcnn", "rf"):
+            options.setdefault(family, {})[sub] = _parse_value(value)
         else:
             options[key] = _parse_value(value)
     df = run_benchmark(args.datasets, args.models, args.strategies, args.splits, args.seeds, out_dir=args.out,
@@ -149,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="descriptors: fraction of each molecule's targets left out of its loss")
     pre.add_argument("--epochs", type=int, default=1)
     pre.add_argument("--max-steps", type=int)
-    pre.add_argument("--time-budget", type=float, help="minutes")
+    pre.add_argument("--time-budget", type=float, help="minutes of training (featurization not counted)")
     pre.add_argument("--batch-size", type=int, default=256)
     pre.add_argument("--lr", type=float, default=1e-3)
     pre.add_argument("--checkpoint-every", type=int, default=500, help="steps between training checkpoints")
@@ -181,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="3 epochs, tiny GNN: checks the pipeline")
     bench.add_argument("--time-budget", type=float, help="minutes; no new cell starts after it")
     bench.add_argument("--model-option", action="append", metavar="KEY=VALUE",
-                       help="scratch model option, e.g. hidden_dim=300, or seqcnn.width=64 for SeqCNN (repeatable)")
+                       help="scratch model option, e.g. hidden_dim=300; seqcnn.width=64 for SeqCNN; rf.n_estimators=100 "
+                            "for the random forest (repeatable)")
     bench.add_argument("--allow-leakage", action="store_true",
                        help="run (flagged) cells whose checkpoint saw the dataset in pretraining")
     bench.add_argument("--no-progress", action="store_true")

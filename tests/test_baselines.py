@@ -49,3 +49,27 @@ def test_early_stopping_on_spearman():
     assert out["valid_score"] == max(out["history"]) and -1.0 <= out["test_score"] <= 1.0
     with pytest.raises(ValueError, match="unknown metric 'r2'"):
         fit_with_early_stopping(model, train, valid, max_epochs=1, progress=False, metric="r2")
+
+
+def test_per_task_forest_uses_only_labelled_rows_and_handles_a_single_class_task(caplog):
+    from deepchem_finetune.benchmark.baselines import PerTaskForest
+    rng = np.random.default_rng(0)
+    X = rng.random((120, 6))
+    y = np.stack([(X[:, 0] > 0.5), (X[:, 1] > 0.5), np.zeros(120)], axis=1).astype(float)
+    w = np.ones_like(y)
+    # task 1: the labels of the rows we mark missing are flipped; a forest that used them would be worse
+    w[:60, 1] = 0
+    y[:60, 1] = 1 - y[:60, 1]
+    forest = PerTaskForest("classification", n_estimators=50, seed=0).fit(X, y, w)
+    p = forest.predict(X[60:])
+    assert p.shape == (60, 3)
+    assert ((p[:, 1] > 0.5) == (X[60:, 1] > 0.5)).mean() > 0.9
+    assert forest.constant_tasks == [2] and np.all(p[:, 2] == 0.0)
+    assert "single class" in caplog.text
+    # deterministic with a seed
+    np.testing.assert_array_equal(p, PerTaskForest("classification", n_estimators=50, seed=0).fit(X, y, w)
+                                  .predict(X[60:]))
+    with pytest.raises(ValueError, match="no labelled training row"):
+        PerTaskForest("regression").fit(X, y, np.zeros_like(y))
+    with pytest.raises(ValueError, match="mode must be"):
+        PerTaskForest("ranking")

@@ -23,6 +23,7 @@ def test_quick_benchmark_outputs_and_resume(tmp_path, cache_dir, capsys):
     assert df["test"].notna().all()
     summary = open(f"{out}/summary.md").read()
     assert "| bbbp | roc_auc | rf |" in summary and "gain vs scratch" in summary
+    assert "- bbbp (roc_auc): Hu2020 GIN no pretrain 0.658" in summary  # published anchors listed
     assert open(f"{out}/summary.png", "rb").read(8).startswith(b"\x89PNG")
     split = json.load(open(f"{out}/splits/bbbp_scaffold_seed0.json"))
     assert len(split["train"]) == 1631 and len(split["test"]) == 204
@@ -31,6 +32,26 @@ def test_quick_benchmark_outputs_and_resume(tmp_path, cache_dir, capsys):
                         data_dir=str(MOLECULENET_DIR), progress=False)
     assert len(df2) == 4  # nothing re-run
     pd.testing.assert_frame_equal(df2, df)
+
+
+def test_multitask_random_forest_cell(tmp_path):
+    """ClinTox has two tasks: the rf baseline fits one forest per task and scores the mean ROC-AUC."""
+    require_shared(MOLECULENET_DIR / "clintox.csv.gz")
+    df = run_benchmark(["clintox"], ["rf"], seeds=[0], quick=True, out_dir=str(tmp_path / "b"),
+                       data_dir=str(MOLECULENET_DIR), progress=False)
+    assert len(df) == 1 and 0.5 < df["test"].iloc[0] <= 1.0
+
+
+def test_processes_sharing_an_out_dir_keep_each_others_rows(tmp_path):
+    from deepchem_finetune.benchmark.runner import _append_row, _read_rows
+    csv = str(tmp_path / "results.csv")
+    a = {"dataset": "bbbp", "model": "gnn", "strategy": "-", "split": "scaffold", "seed": 0, "test": 0.7}
+    b = {**a, "dataset": "bace_classification", "test": 0.8}
+    _append_row(csv, a)
+    _append_row(csv, b)  # as a second process would, after the first wrote its row
+    _append_row(csv, {**a, "test": 0.71})  # the same cell again replaces its row
+    rows = _read_rows(csv)
+    assert sorted((r["dataset"], r["test"]) for r in rows) == [("bace_classification", 0.8), ("bbbp", 0.71)]
 
 
 def test_leaked_pretraining_data_is_refused(tmp_path, cache_dir):

@@ -85,3 +85,20 @@ def test_descriptor_and_combined_objectives_store_the_scaler(corpus, tmp_path):
     assert cfg["provenance"]["steps"] == 3
     model = MolGNNModel.from_pretrained(out, n_tasks=1)
     assert model.predict_smiles(["CCO"]).shape == (1, 1, 2)
+
+
+def test_time_budget_counts_training_only(corpus, tmp_path, monkeypatch):
+    """A budget shorter than featurization still trains: the clock starts when training does."""
+    import time
+    from deepchem_finetune import pretraining
+    real = pretraining._load_data
+
+    def slow_load(*a, **k):
+        time.sleep(1.5)  # featurization longer than the whole budget below
+        return real(*a, **k)
+    monkeypatch.setattr(pretraining, "_load_data", slow_load)
+    res = pretraining.pretrain(corpus, str(tmp_path / "tb"), objective="attr_masking", epochs=1000,
+                               time_budget_min=1.0 / 60, num_layers=1, hidden_dim=8, batch_size=8, workers=1,
+                               progress=False)
+    assert res["steps"] >= 1
+    assert res["data_seconds"] >= 1.5 and res["training_seconds"] < res["seconds"]

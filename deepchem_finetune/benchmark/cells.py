@@ -113,24 +113,38 @@ def _fit(model, parts, transformers, metric, max_epochs, patience) -> Dict:
             "epochs": out["epochs_run"]}
 
 
-def run_rf(cell, data_dir, protein_dir, **_) -> Tuple[Dict, Tuple]:
+def run_rf(cell, data_dir, protein_dir, model_options=None, **_) -> Tuple[Dict, Tuple]:
+    """Random forest on ECFP4 (2048 bits): DeepChem's ``SklearnModel`` for one task, ``PerTaskForest`` (one
+    forest per task on its labelled rows) for several. ``model_options['rf']`` may set ``n_estimators``."""
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from deepchem_finetune.benchmark.baselines import PerTaskForest
     mode, _ = cell_mode_and_metric(cell["dataset"])
+    n_estimators = int(dict((model_options or {}).get("rf", {})).get("n_estimators", 500))
     ecfp = dc.feat.CircularFingerprint(size=2048, radius=2)
     with rdkit_errors_silenced():
         tasks, parts, tr = _load(cell, ecfp, data_dir, protein_dir)
-    if len(tasks) > 1:
-        raise ValueError("the rf baseline is single-task here; use it on single-task datasets")
-    est = (RandomForestClassifier if mode == "classification" else RandomForestRegressor)(
-        n_estimators=500, n_jobs=2, random_state=cell["seed"])
-    model = dc.models.SklearnModel(est)
-    model.fit(parts[0])
+    train = parts[0]
+    if len(tasks) == 1:
+        est = (RandomForestClassifier if mode == "classification" else RandomForestRegressor)(
+            n_estimators=n_estimators, n_jobs=2, random_state=cell["seed"])
+        model = dc.models.SklearnModel(est)
+        model.fit(train)
+
+        def predict(ds):
+            pred = np.asarray(model.predict(ds, tr))
+            return pred.reshape(len(ds), -1, 2)[..., 1] if mode == "classification" else pred.reshape(len(ds), -1)
+    else:
+        forest = PerTaskForest(mode, n_estimators=n_estimators, seed=cell["seed"], n_jobs=2).fit(
+            train.X, train.y, train.w)
+
+        def predict(ds):
+            pred = forest.predict(ds.X)
+            return pred if mode == "classification" else dc.trans.undo_transforms(pred, tr)
 
     def score(ds):
-        pred = model.predict(ds, tr)
         if mode == "classification":
-            return masked_roc_auc(ds.y, ds.w, np.asarray(pred).reshape(len(ds), -1, 2))
-        return masked_rmse(dc.trans.undo_transforms(ds.y, tr), ds.w, pred)
+            return masked_roc_auc(ds.y, ds.w, predict(ds))
+        return masked_rmse(dc.trans.undo_transforms(ds.y, tr), ds.w, predict(ds))
     return {"test": score(parts[2]), "valid": score(parts[1]), "best_epoch": None, "epochs": None}, parts
 
 
@@ -146,7 +160,7 @@ def run_ridge(cell, data_dir, protein_dir, **_) -> Tuple[Dict, Tuple]:
 def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage) -> Tuple[Dict, Tuple]:
     mode, metric = cell_mode_and_metric(cell["dataset"])
     ckpt, flag = _checkpoint(cell, allow_leakage)
-    opts = {k: v for k, v in model_options.items() if k not in ("featurizer", "seqcnn")}
+    opts = {k: v for k, v in model_options.items() if k not in ("featurizer", "seqcnn", "rf")}
     if ckpt is None:
         featurizer = MolGraphFeaturizer(model_options.get("featurizer", "rich"))
     else:

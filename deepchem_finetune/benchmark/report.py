@@ -5,7 +5,7 @@ import os
 
 import pandas as pd
 
-from deepchem_finetune.benchmark.references import FLIP_REFERENCES, REFERENCES
+from deepchem_finetune.benchmark.references import references_for
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -33,9 +33,17 @@ def write_report(df: pd.DataFrame, out_dir: str) -> None:
         gain = "" if pd.isna(r.gain_vs_scratch) else f"{r.gain_vs_scratch:+.3f}"
         lines.append(f"| {r.dataset} | {r.metric} | {r.model} | {r.strategy} | {r.split} | {r.mean:.3f}{std} | "
                      f"{r.count} | {gain} |")
+    anchors = []
+    for (d, metric) in table[["dataset", "metric"]].drop_duplicates().itertuples(index=False):
+        refs = references_for(d, metric)
+        if refs:
+            anchors.append(f"- {d} ({metric}): " + ", ".join(f"{n} {v:.3f}" for n, v in refs))
     with open(os.path.join(out_dir, "summary.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n\nTest score at the best-validation epoch; gain is in the metric's "
                  "units (positive = better).\n")
+        if anchors:
+            fh.write("\nPublished anchors (other splits and protocols; see "
+                     "`deepchem_finetune/benchmark/references.py` for sources):\n\n" + "\n".join(anchors) + "\n")
     _plot(table, os.path.join(out_dir, "summary.png"))
 
 
@@ -51,9 +59,7 @@ def _plot(table: pd.DataFrame, path: str) -> None:
         values, errors = list(sub["mean"]), list(sub["std"].fillna(0))
         colors = ["C0"] * len(values)
         metric = sub["metric"].iloc[0]
-        refs = [(n, r[d] / 100) for n, r in REFERENCES.items() if d in r and metric == "roc_auc"]
-        refs += [(n, r[d]) for n, r in FLIP_REFERENCES.items() if d in r and metric == "spearman"]
-        for name, value in refs:  # published numbers, grey
+        for name, value in references_for(d, metric):  # published numbers, grey
             labels.append(name.replace(" ", "\n", 1))
             values.append(value)
             errors.append(0)

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 
 KEY = ["dataset", "model", "strategy", "split", "seed"]
 QUICK = {"max_epochs": 3, "patience": 3,
-         "model_options": {"num_layers": 2, "hidden_dim": 32, "seqcnn": {"width": 16, "depth": 2}}}
+         "model_options": {"num_layers": 2, "hidden_dim": 32, "seqcnn": {"width": 16, "depth": 2},
+                           "rf": {"n_estimators": 50}}}
 
 
 def _cells(datasets, models, strategies, splits, seeds):
@@ -78,34 +79,55 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
     model_options = dict(model_options or {})
     if quick:
         max_epochs, patience = QUICK["max_epochs"], QUICK["patience"]
-        seq = {**QUICK["model_options"]["seqcnn"], **model_options.get("seqcnn", {})}
-        model_options = {**QUICK["model_options"], **model_options, "seqcnn": seq}
+        nested = {k: {**QUICK["model_options"][k], **model_options.get(k, {})} for k in ("seqcnn", "rf")}
+        model_options = {**QUICK["model_options"], **model_options, **nested}
     for m in models:
         family(m)  # unknown names fail before anything runs
     os.makedirs(os.path.join(out_dir, "splits"), exist_ok=True)
     csv = os.path.join(out_dir, "results.csv")
-    rows: List[Dict] = pd.read_csv(csv).to_dict("records") if os.path.exists(csv) else []
-    done = {tuple(str(r[k]) for k in KEY) for r in rows}
+    done = {_key(r) for r in _read_rows(csv)}
     cells = [c for c in _cells(list(datasets), list(models), list(strategies), list(splits), list(seeds))
-             if tuple(str(c[k]) for k in KEY) not in done]
+             if _key(c) not in done]
     deadline = None if time_budget_min is None else time.time() + 60 * time_budget_min
     for cell in tqdm(cells, desc="benchmark", disable=not progress):
         if deadline is not None and time.time() > deadline:
             logger.warning("time budget spent: %d cell(s) not run; rerun the same command to continue",
                            len(cells) - cells.index(cell))
             break
+        if _key(cell) in {_key(r) for r in _read_rows(csv)}:
+            continue  # another process sharing this out_dir finished it meanwhile
         t = time.time()
         runner = RUNNERS[family(cell["model"])]
         res, parts = runner(cell, data_dir=data_dir, protein_dir=protein_dir, max_epochs=max_epochs,
                             patience=patience, model_options=model_options, allow_leakage=allow_leakage)
         _save_split(out_dir, cell, parts)
-        rows.append({**cell, "metric": cell_mode_and_metric(cell["dataset"])[1], **res,
-                     "seconds": round(time.time() - t, 1)})
-        pd.DataFrame(rows).to_csv(csv, index=False)
+        _append_row(csv, {**cell, "metric": cell_mode_and_metric(cell["dataset"])[1], **res,
+                          "seconds": round(time.time() - t, 1)})
+    rows = _read_rows(csv)
     df = pd.DataFrame(rows)
     if len(df):
         write_report(df, out_dir)
     return df
+
+
+def _key(row: Dict) -> tuple:
+    return tuple(str(row[k]) for k in KEY)
+
+
+def _read_rows(csv: str) -> List[Dict]:
+    return pd.read_csv(csv).to_dict("records") if os.path.exists(csv) else []
+
+
+def _append_row(csv: str, row: Dict) -> None:
+    """Add one result row to ``csv`` under an exclusive lock, re-reading it first, so several benchmark
+    processes (e.g. one per core, each with its own ``--datasets``) can share one ``out_dir``."""
+    import fcntl
+    with open(csv + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = [r for r in _read_rows(csv) if _key(r) != _key(row)] + [row]
+        tmp = csv + ".tmp"
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+        os.replace(tmp, csv)
 
 
 def _save_split(out_dir, cell, parts):
