@@ -90,6 +90,29 @@ def _parse_value(text: str):
     return text
 
 
+def _cmd_report(args) -> int:
+    import os
+    import pandas as pd
+    from deepchem_finetune.benchmark.report import write_report
+    from deepchem_finetune.benchmark.runner import KEY
+    frames = []
+    for src in args.results:
+        path = os.path.join(src, "results.csv") if os.path.isdir(src) else src
+        if not os.path.isfile(path):
+            raise SystemExit(f"report: {path} not found (give benchmark --out folders or results.csv files)")
+        frames.append(pd.read_csv(path))
+    df = pd.concat(frames, ignore_index=True)
+    dup = df.duplicated(KEY, keep="last")
+    if dup.any():
+        print(f"report: {int(dup.sum())} duplicated cell(s) across the inputs; keeping the last one of each")
+        df = df[~dup]
+    os.makedirs(args.out, exist_ok=True)
+    df.to_csv(os.path.join(args.out, "results.csv"), index=False)
+    write_report(df, args.out)
+    print(open(os.path.join(args.out, "summary.md")).read())
+    return 0
+
+
 def _cmd_zoo(args) -> int:
     from deepchem_finetune.models.pretrained import zoo_table
     rows = zoo_table()
@@ -188,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run (flagged) cells whose checkpoint saw the dataset in pretraining")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_cmd_benchmark)
+
+    rep = sub.add_parser("report", help="one summary.md / summary.png from several benchmark results")
+    rep.add_argument("results", nargs="+", help="benchmark --out folders or results.csv files")
+    rep.add_argument("--out", required=True, help="folder for the merged results.csv, summary.md, summary.png")
+    rep.set_defaults(func=_cmd_report)
 
     zoo = sub.add_parser("zoo", help="list the pretrained checkpoints shipped with the package")
     zoo.set_defaults(func=_cmd_zoo)

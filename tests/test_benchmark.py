@@ -94,3 +94,20 @@ def test_quick_benchmark_sequence_models_on_flip_and_smiles(tmp_path, cache_dir)
     split = json.load(open(f"{out}/splits/flip_gb1_two_vs_rest_scaffold_seed0.json"))
     assert (len(split["train"]), len(split["valid"]), len(split["test"])) == (381, 43, 8309)
     assert open(f"{out}/summary.png", "rb").read(8).startswith(b"\x89PNG")
+
+
+def test_report_merges_several_result_folders(tmp_path, capsys):
+    from deepchem_finetune.benchmark.runner import _append_row
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    cell = {"dataset": "bbbp", "model": "gnn", "strategy": "-", "split": "scaffold", "metric": "roc_auc"}
+    for seed, score in enumerate([0.70, 0.72]):
+        _append_row(str(a / "results.csv"), {**cell, "seed": seed, "test": score})
+        _append_row(str(b / "results.csv"), {**cell, "model": "gnn:zoo", "strategy": "full", "seed": seed,
+                                             "test": score + 0.03})
+    assert main(["report", str(a), str(b / "results.csv"), "--out", str(tmp_path / "m")]) == 0
+    summary = (tmp_path / "m" / "summary.md").read_text()
+    assert "| bbbp | roc_auc | gnn:zoo | full | scaffold | 0.740 ± 0.014 | 2 | +0.030 |" in summary
+    assert (tmp_path / "m" / "summary.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit, match="not found"):
+        main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "m2")])
