@@ -105,9 +105,14 @@ def test_report_merges_several_result_folders(tmp_path, capsys):
         _append_row(str(a / "results.csv"), {**cell, "seed": seed, "test": score})
         _append_row(str(b / "results.csv"), {**cell, "model": "gnn:zoo", "strategy": "full", "seed": seed,
                                              "test": score + 0.03})
+    reg = {**cell, "dataset": "delaney", "metric": "rmse", "seed": 0}
+    _append_row(str(a / "results.csv"), {**reg, "test": 1.0})
+    _append_row(str(b / "results.csv"), {**reg, "model": "gnn:zoo", "strategy": "full", "test": 0.9})
     assert main(["report", str(a), str(b / "results.csv"), "--out", str(tmp_path / "m")]) == 0
     summary = (tmp_path / "m" / "summary.md").read_text()
     assert "| bbbp | roc_auc | gnn:zoo | full | scaffold | 0.740 ± 0.014 | 2 | +0.030 |" in summary
+    assert "gnn:zoo / full / scaffold, roc_auc: average gain +0.030 over 1 dataset(s)" in summary
+    assert "rmse: average gain +0.100 over 1 dataset(s) (RMSE -10.0% vs scratch on average)" in summary
     assert (tmp_path / "m" / "summary.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(SystemExit, match="not found"):
         main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "m2")])

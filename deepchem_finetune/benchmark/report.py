@@ -33,6 +33,15 @@ def write_report(df: pd.DataFrame, out_dir: str) -> None:
         gain = "" if pd.isna(r.gain_vs_scratch) else f"{r.gain_vs_scratch:+.3f}"
         lines.append(f"| {r.dataset} | {r.metric} | {r.model} | {r.strategy} | {r.split} | {r.mean:.3f}{std} | "
                      f"{r.count} | {gain} |")
+    averages = []
+    pre = table[table["gain_vs_scratch"].notna()]
+    for (model, strategy, split, metric), g in pre.groupby(["model", "strategy", "split", "metric"]):
+        rel = ""
+        if metric == "rmse":  # relative RMSE change, the usual way to average regression gains across datasets
+            base = g["mean"] + g["gain_vs_scratch"]
+            rel = f" (RMSE {100 * (g['mean'] / base - 1).mean():+.1f}% vs scratch on average)"
+        averages.append(f"- {model} / {strategy} / {split}, {metric}: average gain {g['gain_vs_scratch'].mean():+.3f} "
+                        f"over {len(g)} dataset(s){rel}")
     anchors = []
     for (d, metric) in table[["dataset", "metric"]].drop_duplicates().itertuples(index=False):
         refs = references_for(d, metric)
@@ -41,6 +50,9 @@ def write_report(df: pd.DataFrame, out_dir: str) -> None:
     with open(os.path.join(out_dir, "summary.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n\nTest score at the best-validation epoch; gain is in the metric's "
                  "units (positive = better).\n")
+        if averages:
+            fh.write("\nAverage gain of each pretrained model over the same family from scratch:\n\n"
+                     + "\n".join(averages) + "\n")
         if anchors:
             fh.write("\nPublished anchors (other splits and protocols; see "
                      "`deepchem_finetune/benchmark/references.py` for sources):\n\n" + "\n".join(anchors) + "\n")
