@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="gnn: MolGNN on SMILES; seq_cnn: sequence CNN (with --objective masked_tokens)")
     pre.add_argument("--objective", default="attr_masking",
                      help="gnn: attr_masking, context_pred, descriptors, a '+' combination "
-                          "(e.g. attr_masking+descriptors), or supervised; seq_cnn: masked_tokens")
+                          "(e.g. attr_masking+descriptors), or supervised; seq_cnn: masked_tokens, and for SMILES "
+                          "(--tokenizer smiles) descriptors or masked_tokens+descriptors")
     pre.add_argument("--corpus", required=True,
                      help=".smi/.csv file, optionally .gz; with --objective supervised a MoleculeNet name; "
                           "seq_cnn also FASTA (.fasta/.fa/.faa[.gz]) or one sequence per line (.txt/.seq)")

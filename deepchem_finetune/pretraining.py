@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 #: ``backbone`` name -> DeepChem model class; each builds its backbone, featurizer and objective head.
 BACKBONE_MODELS = {"gnn": MolGNNModel, "seq_cnn": SeqCNNModel}
-SEQUENCE_OBJECTIVES = ("masked_tokens",)
+SEQUENCE_OBJECTIVES = ("masked_tokens", "descriptors", "masked_tokens+descriptors")  # descriptors: SMILES only
 TOKENIZERS = ("protein", "nucleotide", "smiles")
 EVAL_FRACTION = 0.05  # held out of a sequence corpus to report masked-token accuracy and perplexity
 
@@ -71,12 +71,14 @@ def _sequence_tokenizer(name: str, corpus: str, max_length: int, truncate: bool,
     raise ValueError(f"unknown tokenizer {name!r}; choose from {list(TOKENIZERS)}")
 
 
-def _load_sequences(corpus, feat, limit, progress, seed):
+def _load_sequences(corpus, feat, limit, progress, seed, objective="masked_tokens", workers=2):
     """(training dataset, held-out dataset, data provenance) of a sequence corpus; the held-out
     ``EVAL_FRACTION`` (at least one sequence when there are two) is drawn from ``seed``, so a resumed run
-    holds out the same sequences."""
+    holds out the same sequences. Descriptor objectives get RDKit descriptor targets (SMILES corpora)."""
     from deepchem_finetune.data.sequences import featurize_sequence_corpus
-    dataset, info = featurize_sequence_corpus(corpus, feat, limit=limit, progress=progress)
+    targets = "descriptors" if "descriptors" in objective.split("+") else None
+    dataset, info = featurize_sequence_corpus(corpus, feat, limit=limit, progress=progress, targets=targets,
+                                              workers=workers)
     n = len(dataset)
     n_eval = max(1, int(round(EVAL_FRACTION * n))) if n >= 2 else 0
     order = np.random.default_rng(seed).permutation(n)
@@ -112,8 +114,8 @@ def _with_descriptor_scaler(objective: str, options: Dict, dataset) -> Dict:
     names = objective.split("+")
     if "descriptors" not in names:
         return options
-    from deepchem_finetune.featurizers.descriptors import RobustScaler
-    scaler = RobustScaler(list(dataset.get_task_names())).fit(dataset.y, dataset.w).to_dict()
+    from deepchem_finetune.featurizers.descriptors import RobustScaler, descriptor_names
+    scaler = RobustScaler(descriptor_names()).fit(dataset.y, dataset.w).to_dict()
     if len(names) == 1:
         return {**options, "scaler": scaler}
     part = dict(options.get("descriptors", {}))
@@ -184,8 +186,11 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     if backbone not in BACKBONE_MODELS:
         raise ValueError(f"unknown backbone {backbone!r}; choose from {sorted(BACKBONE_MODELS)}")
     if backbone == "seq_cnn" and objective not in SEQUENCE_OBJECTIVES:
-        raise ValueError(f"backbone 'seq_cnn' pretrains with objective {' or '.join(SEQUENCE_OBJECTIVES)!r}, "
+        raise ValueError(f"backbone 'seq_cnn' pretrains with objective {', '.join(map(repr, SEQUENCE_OBJECTIVES))}, "
                          f"got {objective!r}")
+    if backbone == "seq_cnn" and "descriptors" in objective.split("+") and tokenizer != "smiles" and init is None:
+        raise ValueError(f"objective {objective!r} computes molecular descriptors: it needs tokenizer='smiles' and a "
+                         f"SMILES corpus, got tokenizer={tokenizer!r}")
     t0 = time.time()
     rank, world = distributed.init_from_env()  # no-op unless launched by torchrun with several processes
     main = rank == 0
@@ -207,7 +212,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         if main:
             distributed.barrier()
     else:
-        dataset, held_out, data_info = _load_sequences(corpus, feat, limit, progress, seed)
+        dataset, held_out, data_info = _load_sequences(corpus, feat, limit, progress, seed, objective, workers)
         n_tasks, mode = None, "classification"
     objective_options = _with_descriptor_scaler(objective, dict(objective_options or {}), dataset)
     common = dict(objective=objective, objective_options=objective_options, seed=seed, batch_size=batch_size,
@@ -230,7 +235,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     steps = model.get_global_step()
     final_loss = float(losses[-1]) if losses else None
     metrics = {}
-    if held_out is not None and objective == "masked_tokens" and main:
+    if held_out is not None and "masked_tokens" in objective.split("+") and main:
         from deepchem_finetune.objectives import evaluate_masked_tokens
         metrics = evaluate_masked_tokens(model, held_out, seed=seed)
         logger.info("held-out masked-token accuracy %.4f, perplexity %.3f", metrics["eval_masked_accuracy"],

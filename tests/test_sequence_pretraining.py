@@ -100,6 +100,44 @@ def test_seq_cnn_pretrain_smiles_vocabulary_round_trips(tmp_path, cache_dir):
     assert model.get_featurizer().vocabulary == spec["config"]["vocabulary"]
 
 
+def test_smiles_seq_cnn_descriptor_targets_match_rdkit(tmp_path, cache_dir):
+    from rdkit import Chem
+    from deepchem_finetune.featurizers.descriptors import compute_descriptors, descriptor_names
+    corpus = tmp_path / "c.smi"
+    corpus.write_text("CCO\nc1ccccc1O\nnot_a_smiles\nCC(=O)O\n")
+    tok = smiles_tokenizer_for_corpus(["CCO", "c1ccccc1O", "CC(=O)O"], max_length=16)
+    ds, info = featurize_sequence_corpus(corpus, tok, targets="descriptors", workers=1)
+    assert ds.y.shape == (3, len(descriptor_names())) and info["descriptors_missing"] == 0
+    names = descriptor_names()
+    i = names.index("MolWt")
+    expected = compute_descriptors(Chem.MolFromSmiles("c1ccccc1O"))
+    assert ds.y[1, i] == pytest.approx(expected[i], rel=1e-5) and ds.w[1, i] == 1
+    with pytest.raises(ValueError, match="SmilesTokenizer"):
+        featurize_sequence_corpus(corpus, ProteinTokenizer(max_length=16), targets="descriptors")
+
+
+@pytest.mark.parametrize("objective", ["descriptors", "masked_tokens+descriptors"])
+def test_smiles_seq_cnn_descriptor_pretraining_lowers_loss_and_stores_scaler(tmp_path, cache_dir, objective):
+    from deepchem_finetune.pretraining import pretrain
+    corpus = tmp_path / "c.smi"
+    corpus.write_text("\n".join(SMALL_SMILES * 8) + "\n")
+    kw = dict(backbone="seq_cnn", objective=objective, tokenizer="smiles", max_length=24, width=16, depth=2,
+              batch_size=16, learning_rate=3e-3, workers=1, progress=False, seed=0)
+    first = pretrain(str(corpus), str(tmp_path / "a"), max_steps=1, **kw)
+    later = pretrain(str(corpus), str(tmp_path / "b"), max_steps=60, epochs=100, **kw)
+    assert later["final_loss"] < 0.8 * first["final_loss"]  # one batch each; masked tokens are noisy
+    cfg = json.load(open(tmp_path / "b" / "config.json"))
+    parts = cfg["objective"]["config"].get("parts")
+    desc = parts[1]["config"] if parts else cfg["objective"]["config"]
+    assert len(desc["scaler"]["kept"]) > 50
+    if parts:  # the masked-token part is still evaluated on the held-out SMILES
+        assert 0 <= later["eval_masked_accuracy"] <= 1
+    model = SeqCNNModel.from_pretrained(str(tmp_path / "b"), n_tasks=1, mode="regression")
+    assert model.predict_sequences(["CCO"]).shape == (1, 1)
+    with pytest.raises(ValueError, match="tokenizer='smiles'"):
+        pretrain(str(corpus), str(tmp_path / "c"), **{**kw, "tokenizer": "protein"})
+
+
 def test_options_of_the_other_backbone_are_refused(fasta, tmp_path):
     with pytest.raises(SystemExit, match="--hidden-dim"):
         run("--corpus", str(fasta), "--out", str(tmp_path / "x"), "--hidden-dim", "8")

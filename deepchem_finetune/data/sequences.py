@@ -208,7 +208,8 @@ def _reason(err: FeaturizationError) -> str:
 
 def featurize_sequence_corpus(path, tokenizer, limit: Optional[int] = None, min_length: int = 1,
                               max_length: Optional[int] = None, column: Optional[str] = None,
-                              progress: bool = False) -> Tuple["dc.data.NumpyDataset", Dict]:
+                              progress: bool = False, targets: Optional[str] = None,
+                              workers: int = 2) -> Tuple["dc.data.NumpyDataset", Dict]:
     """Tokenize a sequence corpus into a ``NumpyDataset`` for masked-token pretraining.
 
     Sequences the tokenizer rejects (unknown tokens with ``unknown="error"``, over ``max_length`` tokens
@@ -227,12 +228,18 @@ def featurize_sequence_corpus(path, tokenizer, limit: Optional[int] = None, min_
         Passed to :func:`read_sequences` (lengths in characters).
     progress: bool, optional (default False)
         tqdm bar over sequences.
+    targets: str, optional
+        ``"descriptors"`` (SMILES corpora only): ``y`` holds RDKit's 2D descriptors of each molecule and ``w``
+        marks the finite ones, computed by :func:`~deepchem_finetune.data.corpus.featurize_corpus` (parallel,
+        sharded, cached by content hash: the same cache a GNN descriptor run uses).
+    workers: int, optional (default 2)
+        Descriptor processes (with ``targets``).
 
     Returns
     -------
     dataset: dc.data.NumpyDataset
         ``X`` ``(n, tokenizer.max_length)`` token ids (int16, or int32 for vocabularies over 32767 tokens),
-        ``ids`` the record ids, ``y`` = ``w`` = zeros ``(n, 0)`` (no labels).
+        ``ids`` the record ids, ``y`` = ``w`` = zeros ``(n, 0)`` (no labels) or the descriptor targets.
     info: dict
         ``name`` (file name), ``size`` (sequences kept), ``skipped`` (total left out), ``skipped_by_reason``,
         ``skipped_examples`` (first 20 ``[record index, id, reason]``), ``truncated`` (kept but cut to
@@ -296,8 +303,41 @@ def featurize_sequence_corpus(path, tokenizer, limit: Optional[int] = None, min_
         raise FeaturizationError(f"none of the {records.n_read} sequences in {path!r} could be tokenized "
                                  f"(skipped by reason: {info['skipped_by_reason']}); first: {examples[:1]}")
     ids = np.array([records.ids[k] for k in kept], dtype=object)
-    empty = np.zeros((len(kept), 0), dtype=np.float32)
-    return dc.data.NumpyDataset(X, empty, empty, ids=ids), info
+    if targets is None:
+        empty = np.zeros((len(kept), 0), dtype=np.float32)
+        return dc.data.NumpyDataset(X, empty, empty, ids=ids), info
+    if targets != "descriptors":
+        raise ValueError(f"targets must be None or 'descriptors', got {targets!r}")
+    y, w, n_missing = _descriptor_targets(path, [records.sequences[k] for k in kept], tokenizer, limit, workers,
+                                          progress)
+    info["descriptors_missing"] = n_missing
+    return dc.data.NumpyDataset(X, y, w, ids=ids), info
+
+
+def _descriptor_targets(path, smiles: Sequence[str], tokenizer, limit, workers, progress):
+    """(y, w, n without descriptors) for the kept SMILES of a corpus, matched by string to the rows of the
+    cached descriptor corpus; a SMILES the graph pipeline rejected gets ``w = 0`` everywhere (counted)."""
+    from deepchem_finetune.data.corpus import featurize_corpus
+    from deepchem_finetune.featurizers import MolGraphFeaturizer
+    from deepchem_finetune.featurizers.descriptors import descriptor_names
+    if type(tokenizer).__name__ != "SmilesTokenizer":
+        raise ValueError(f"descriptor targets need a SMILES corpus and a SmilesTokenizer, got "
+                         f"{type(tokenizer).__name__}")
+    data = featurize_corpus(path, MolGraphFeaturizer("hu2020"), limit=limit, workers=workers, progress=progress,
+                            targets="descriptors")
+    ds = data.dataset
+    row = {smi: i for i, smi in enumerate(ds.ids)}
+    n_desc = len(descriptor_names())
+    y = np.zeros((len(smiles), n_desc), dtype=np.float32)
+    w = np.zeros((len(smiles), n_desc), dtype=np.float32)
+    found = np.array([row.get(s, -1) for s in smiles])
+    have = found >= 0
+    y[have], w[have] = ds.y[found[have]], ds.w[found[have]]
+    n_missing = int((~have).sum())
+    if n_missing:
+        logger.warning("%s: %d of %d tokenized SMILES have no descriptors (the graph pipeline rejected them); "
+                       "their descriptor weights are 0", os.path.basename(os.fspath(path)), n_missing, len(smiles))
+    return y, w, n_missing
 
 
 def _length_reason(why: str) -> str:

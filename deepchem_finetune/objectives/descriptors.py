@@ -7,7 +7,8 @@ config (so it travels with the checkpoint and is never refitted). Missing / over
 molecule's targets from the loss (Burns et al., 2025).
 
 ``Combined`` runs the backbone once per batch and sums weighted losses, e.g. attribute masking +
-descriptors (``"attr_masking+descriptors"``).
+descriptors (``"attr_masking+descriptors"``) for the GNN, masked tokens + descriptors
+(``"masked_tokens+descriptors"``) for a SMILES SeqCNN.
 """
 from __future__ import annotations
 
@@ -81,6 +82,8 @@ class DescriptorPrediction:
         return [head(backbone(inputs))]
 
     def forward_nodes(self, backbone, head, nodes, batch) -> List[torch.Tensor]:
+        if isinstance(nodes, tuple):  # a sequence backbone's encode_tokens: (h, mask)
+            return [head(backbone.readout(*nodes))]
         return [head(backbone.readout(nodes, batch))]
 
     def outputs(self, raw):
@@ -125,7 +128,11 @@ class Combined:
         return batch, labels, weights
 
     def forward(self, backbone, head, batch):
-        nodes = backbone.encode_nodes(batch)
+        if hasattr(backbone, "encode_tokens"):  # SeqCNN: per-token states and mask, shared by the parts
+            tokens = batch.tokens if hasattr(batch, "positions") else batch
+            nodes = backbone.encode_tokens(tokens)
+        else:
+            nodes = backbone.encode_nodes(batch)
         out = []
         for (p, _), h in zip(self.parts, head):
             out += p.forward_nodes(backbone, h, nodes, batch)

@@ -143,12 +143,17 @@ class MaskedTokens:
     def forward(self, backbone, head, inputs) -> List[torch.Tensor]:
         """Logits ``(n_selected, vocab_size)``; a plain token tensor (no corruption) gives logits at every
         real position."""
+        tokens = inputs.tokens if isinstance(inputs, MaskedTokenInput) else inputs
+        return self.forward_nodes(backbone, head, backbone.encode_tokens(tokens), inputs)
+
+    def forward_nodes(self, backbone, head, encoded, inputs) -> List[torch.Tensor]:
+        """Logits from already computed ``backbone.encode_tokens`` output ``(h, mask)`` (shared by
+        :class:`~deepchem_finetune.objectives.Combined` objectives)."""
+        h, _ = encoded
         if isinstance(inputs, MaskedTokenInput):
-            tokens, positions = inputs
+            positions = inputs.positions
         else:
-            tokens = inputs
-            positions = (tokens != self.pad_id).reshape(-1).nonzero().squeeze(1)
-        h, _ = backbone.encode_tokens(tokens)
+            positions = (inputs != self.pad_id).reshape(-1).nonzero().squeeze(1)
         return [head(h.reshape(-1, h.shape[-1])[positions])]
 
     def outputs(self, raw):
@@ -180,7 +185,7 @@ def evaluate_masked_tokens(model, dataset, seed: int = 0, batch_size: Optional[i
     Parameters
     ----------
     model: SeqCNNModel
-        Built with ``objective="masked_tokens"``.
+        Built with ``objective="masked_tokens"`` (alone or combined, e.g. ``"masked_tokens+descriptors"``).
     dataset: dc.data.Dataset
         Token arrays (e.g. the held-out part of a pretraining corpus).
     seed: int, optional (default 0)
@@ -194,9 +199,14 @@ def evaluate_masked_tokens(model, dataset, seed: int = 0, batch_size: Optional[i
         and ``eval_masked_tokens`` (how many were scored).
     """
     from deepchem_finetune.data.batching import iterate_batches
-    objective = model.model.objective
-    if not isinstance(objective, MaskedTokens):
-        raise TypeError(f"the model was built with objective {objective.name!r}, not 'masked_tokens'")
+    from deepchem_finetune.objectives.descriptors import Combined
+    built = model.model.objective
+    parts = [p for p, _ in built.parts] if isinstance(built, Combined) else [built]
+    found = [i for i, p in enumerate(parts) if isinstance(p, MaskedTokens)]
+    if not found:
+        raise TypeError(f"the model was built with objective {built.name!r}, which has no 'masked_tokens' part")
+    objective = parts[found[0]]
+    offset = sum(len(p.output_types) for p in parts[:found[0]])  # where its logits are among the outputs
     generator = torch.Generator().manual_seed(seed)
     network = model.model
     was_training = network.training
@@ -206,7 +216,7 @@ def evaluate_masked_tokens(model, dataset, seed: int = 0, batch_size: Optional[i
         with torch.no_grad():
             for X, _, _ in iterate_batches(dataset, batch_size or model.batch_size, shuffle=False):
                 inp, labels, _ = objective.corrupt(model._collate(X), generator)
-                logits = network(inp)[0]
+                logits = network(inp)[offset]
                 target = labels[0].to(logits.device)
                 total += float(F.cross_entropy(logits, target, reduction="sum"))
                 correct += int((logits.argmax(-1) == target).sum())
