@@ -15,6 +15,7 @@ needs on top of DeepChem's ``fit / predict / evaluate / save_checkpoint / restor
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from typing import Optional, Sequence
 
@@ -99,6 +100,10 @@ class BackboneModel(dc.models.TorchModel):
         self.pretrained_reference = None  # backbone weights at load time (L2-SP), set by load_pretrained
         self.parent_provenance = None  # provenance of the checkpoint this model was loaded from
         self.pretraining_provenance: dict = {}  # filled by pretraining code (data, objective, command)
+        if kwargs.get("model_dir"):
+            # DeepChem checks for the folder, then creates it: data-parallel ranks building their models at the
+            # same moment race there (FileExistsError). Creating it first, idempotently, removes the race.
+            os.makedirs(kwargs["model_dir"], exist_ok=True)
         super().__init__(network, loss=self._total_loss, output_types=objective.output_types,
                          batch_size=batch_size, learning_rate=learning_rate, **kwargs)
         self._epochs_started = 0
