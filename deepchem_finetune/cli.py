@@ -61,6 +61,7 @@ def _backbone_options(args):
 def _cmd_benchmark(args) -> int:
     import os
     from deepchem_finetune.benchmark import run_benchmark
+    from deepchem_finetune.benchmark.cells import NESTED_OPTIONS
     options = {}
     for item in args.model_option or []:
         key, sep, value = item.partition("=")
@@ -68,7 +69,7 @@ def _cmd_benchmark(args) -> int:
             raise SystemExit(f"--model-option {item!r}: expected KEY=VALUE, e.g. hidden_dim=300 or seqcnn.width=64")
         key = key.replace("-", "_")
         family, dot, sub = key.partition(".")
-        if dot and family in ("seqcnn", "rf"):
+        if dot and family in NESTED_OPTIONS:
             options.setdefault(family, {})[sub] = _parse_value(value)
         else:
             options[key] = _parse_value(value)
@@ -92,20 +93,12 @@ def _parse_value(text: str):
 
 def _cmd_report(args) -> int:
     import os
-    import pandas as pd
     from deepchem_finetune.benchmark.report import write_report
-    from deepchem_finetune.benchmark.runner import KEY
-    frames = []
-    for src in args.results:
-        path = os.path.join(src, "results.csv") if os.path.isdir(src) else src
-        if not os.path.isfile(path):
-            raise SystemExit(f"report: {path} not found (give benchmark --out folders or results.csv files)")
-        frames.append(pd.read_csv(path))
-    df = pd.concat(frames, ignore_index=True)
-    dup = df.duplicated(KEY, keep="last")
-    if dup.any():
-        print(f"report: {int(dup.sum())} duplicated cell(s) across the inputs; keeping the last one of each")
-        df = df[~dup]
+    from deepchem_finetune.benchmark.runner import merge_results
+    try:
+        df = merge_results(args.results)
+    except FileNotFoundError as err:
+        raise SystemExit(f"report: {err}")
     os.makedirs(args.out, exist_ok=True)
     df.to_csv(os.path.join(args.out, "results.csv"), index=False)
     write_report(df, args.out)
@@ -206,8 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="3 epochs, tiny GNN: checks the pipeline")
     bench.add_argument("--time-budget", type=float, help="minutes; no new cell starts after it")
     bench.add_argument("--model-option", action="append", metavar="KEY=VALUE",
-                       help="scratch model option, e.g. hidden_dim=300; seqcnn.width=64 for SeqCNN; rf.n_estimators=100 "
-                            "for the random forest (repeatable)")
+                       help="scratch model option, e.g. hidden_dim=300; seqcnn.width=64 for SeqCNN; "
+                            "rf.n_estimators=100 for the random forest (repeatable)")
     bench.add_argument("--allow-leakage", action="store_true",
                        help="run (flagged) cells whose checkpoint saw the dataset in pretraining")
     bench.add_argument("--no-progress", action="store_true")

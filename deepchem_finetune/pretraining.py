@@ -42,6 +42,11 @@ def _limited(generator, model, max_steps: Optional[int], deadline: Optional[floa
         yield batch
 
 
+def _corpus_targets(objective: str) -> Optional[str]:
+    """'descriptors' when an objective (or a part of a '+' combination) regresses computed descriptors."""
+    return "descriptors" if "descriptors" in objective.split("+") else None
+
+
 def _load_data(corpus, objective, feat, limit, workers, progress, data_dir):
     """(dataset, n_tasks, mode, data provenance) for a corpus file or, for 'supervised', a MoleculeNet name."""
     if objective == "supervised":
@@ -50,8 +55,8 @@ def _load_data(corpus, objective, feat, limit, workers, progress, data_dir):
         return ds, len(tasks), dataset_mode(corpus), {"name": corpus, "size": len(ds), "tasks": len(tasks),
                                                        "source": "dc.molnet (all rows, no split)"}
     from deepchem_finetune.data.corpus import featurize_corpus
-    targets = "descriptors" if "descriptors" in objective.split("+") else None
-    data = featurize_corpus(corpus, feat, limit=limit, workers=workers, progress=progress, targets=targets)
+    data = featurize_corpus(corpus, feat, limit=limit, workers=workers, progress=progress,
+                            targets=_corpus_targets(objective))
     return data.dataset, None, "classification", {"name": os.path.basename(corpus), "size": data.n_valid,
                                                   "invalid": data.n_invalid, "sha256": data.data_sha256,
                                                   "limit": limit}
@@ -76,9 +81,8 @@ def _load_sequences(corpus, feat, limit, progress, seed, objective="masked_token
     ``EVAL_FRACTION`` (at least one sequence when there are two) is drawn from ``seed``, so a resumed run
     holds out the same sequences. Descriptor objectives get RDKit descriptor targets (SMILES corpora)."""
     from deepchem_finetune.data.sequences import featurize_sequence_corpus
-    targets = "descriptors" if "descriptors" in objective.split("+") else None
-    dataset, info = featurize_sequence_corpus(corpus, feat, limit=limit, progress=progress, targets=targets,
-                                              workers=workers)
+    dataset, info = featurize_sequence_corpus(corpus, feat, limit=limit, progress=progress,
+                                              targets=_corpus_targets(objective), workers=workers)
     n = len(dataset)
     n_eval = max(1, int(round(EVAL_FRACTION * n))) if n >= 2 else 0
     order = np.random.default_rng(seed).permutation(n)
@@ -112,7 +116,7 @@ def _previous_runs(out: str) -> list:
 def _with_descriptor_scaler(objective: str, options: Dict, dataset) -> Dict:
     """Fit the robust descriptor scaler on the corpus (once; it is then stored in the checkpoint)."""
     names = objective.split("+")
-    if "descriptors" not in names:
+    if _corpus_targets(objective) is None:
         return options
     from deepchem_finetune.featurizers.descriptors import RobustScaler, descriptor_names
     scaler = RobustScaler(descriptor_names()).fit(dataset.y, dataset.w).to_dict()
@@ -188,7 +192,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     if backbone == "seq_cnn" and objective not in SEQUENCE_OBJECTIVES:
         raise ValueError(f"backbone 'seq_cnn' pretrains with objective {', '.join(map(repr, SEQUENCE_OBJECTIVES))}, "
                          f"got {objective!r}")
-    if backbone == "seq_cnn" and "descriptors" in objective.split("+") and tokenizer != "smiles" and init is None:
+    if backbone == "seq_cnn" and _corpus_targets(objective) and tokenizer != "smiles" and init is None:
         raise ValueError(f"objective {objective!r} computes molecular descriptors: it needs tokenizer='smiles' and a "
                          f"SMILES corpus, got tokenizer={tokenizer!r}")
     t0 = time.time()

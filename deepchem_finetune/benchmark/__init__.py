@@ -1,5 +1,5 @@
 """MoleculeNet / FLIP benchmark grid with resumable results, summaries and plots."""
 from deepchem_finetune.benchmark.leakage import leaked
-from deepchem_finetune.benchmark.runner import run_benchmark
+from deepchem_finetune.benchmark.runner import merge_results, run_benchmark
 
-__all__ = ["run_benchmark", "leaked"]
+__all__ = ["run_benchmark", "merge_results", "leaked"]

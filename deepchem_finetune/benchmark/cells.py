@@ -30,6 +30,8 @@ SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
 #: options that do not change pretrained weights and may be set when fine-tuning a checkpoint
 FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision")
+#: model families whose options travel as a nested dict (``--model-option seqcnn.width=64`` -> {"seqcnn": {...}})
+NESTED_OPTIONS = ("seqcnn", "rf")
 
 
 def family(model: str) -> str:
@@ -119,7 +121,7 @@ def run_rf(cell, data_dir, protein_dir, model_options=None, **_) -> Tuple[Dict, 
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
     from deepchem_finetune.benchmark.baselines import PerTaskForest
     mode, _ = cell_mode_and_metric(cell["dataset"])
-    n_estimators = int(dict((model_options or {}).get("rf", {})).get("n_estimators", 500))
+    n_estimators = int((model_options or {}).get("rf", {}).get("n_estimators", 500))
     ecfp = dc.feat.CircularFingerprint(size=2048, radius=2)
     with rdkit_errors_silenced():
         tasks, parts, tr = _load(cell, ecfp, data_dir, protein_dir)
@@ -160,7 +162,7 @@ def run_ridge(cell, data_dir, protein_dir, **_) -> Tuple[Dict, Tuple]:
 def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage) -> Tuple[Dict, Tuple]:
     mode, metric = cell_mode_and_metric(cell["dataset"])
     ckpt, flag = _checkpoint(cell, allow_leakage)
-    opts = {k: v for k, v in model_options.items() if k not in ("featurizer", "seqcnn", "rf")}
+    opts = {k: v for k, v in model_options.items() if k != "featurizer" and k not in NESTED_OPTIONS}
     if ckpt is None:
         featurizer = MolGraphFeaturizer(model_options.get("featurizer", "rich"))
     else:

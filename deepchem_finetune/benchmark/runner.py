@@ -21,7 +21,7 @@ from typing import Dict, Iterable, List, Optional
 import pandas as pd
 from tqdm.auto import tqdm
 
-from deepchem_finetune.benchmark.cells import RUNNERS, applies, cell_mode_and_metric, family
+from deepchem_finetune.benchmark.cells import NESTED_OPTIONS, RUNNERS, applies, cell_mode_and_metric, family
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
     model_options = dict(model_options or {})
     if quick:
         max_epochs, patience = QUICK["max_epochs"], QUICK["patience"]
-        nested = {k: {**QUICK["model_options"][k], **model_options.get(k, {})} for k in ("seqcnn", "rf")}
+        nested = {k: {**QUICK["model_options"][k], **model_options.get(k, {})} for k in NESTED_OPTIONS}
         model_options = {**QUICK["model_options"], **model_options, **nested}
     for m in models:
         family(m)  # unknown names fail before anything runs
@@ -108,6 +108,41 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
     if len(df):
         write_report(df, out_dir)
     return df
+
+
+def merge_results(sources: Iterable[str]) -> pd.DataFrame:
+    """Rows of several benchmark runs in one DataFrame, each cell once (the last source wins).
+
+    Parameters
+    ----------
+    sources: iterable of str
+        Benchmark ``out_dir`` folders or ``results.csv`` files.
+
+    Returns
+    -------
+    pd.DataFrame
+        What :func:`~deepchem_finetune.benchmark.report.write_report` takes.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming a source that is neither a folder with ``results.csv`` nor a file.
+
+    Examples
+    --------
+    >>> df = merge_results(["benchmarks/out/a", "benchmarks/out/b/results.csv"])  # doctest: +SKIP
+    """
+    frames = []
+    for src in sources:
+        path = os.path.join(src, "results.csv") if os.path.isdir(src) else src
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path} not found: give benchmark out folders or results.csv files")
+        frames.append(pd.read_csv(path))
+    df = pd.concat(frames, ignore_index=True)
+    dup = df.duplicated(KEY, keep="last")
+    if dup.any():
+        logger.warning("%d cell(s) appear in several sources; keeping the last one of each", int(dup.sum()))
+    return df[~dup].reset_index(drop=True)
 
 
 def _key(row: Dict) -> tuple:

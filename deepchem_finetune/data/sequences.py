@@ -265,6 +265,12 @@ def featurize_sequence_corpus(path, tokenizer, limit: Optional[int] = None, min_
     enc = tokenizer.input_encoding() if hasattr(tokenizer, "input_encoding") else {}
     if enc.get("kind") != "tokens":
         raise TypeError(f"featurize_sequence_corpus needs a sequence tokenizer, got {type(tokenizer).__name__}")
+    if targets not in (None, "descriptors"):
+        raise ValueError(f"targets must be None or 'descriptors', got {targets!r}")
+    from deepchem_finetune.featurizers import SmilesTokenizer
+    if targets and not isinstance(tokenizer, SmilesTokenizer):
+        raise ValueError(f"descriptor targets need a SMILES corpus and a SmilesTokenizer, got "
+                         f"{type(tokenizer).__name__}")
     records = read_sequences(path, limit=limit, min_length=min_length, max_length=max_length, column=column)
     dtype = np.int16 if enc["vocab_size"] <= np.iinfo(np.int16).max else np.int32
     X = np.full((len(records.sequences), tokenizer.max_length), enc["pad_id"], dtype=dtype)
@@ -306,23 +312,17 @@ def featurize_sequence_corpus(path, tokenizer, limit: Optional[int] = None, min_
     if targets is None:
         empty = np.zeros((len(kept), 0), dtype=np.float32)
         return dc.data.NumpyDataset(X, empty, empty, ids=ids), info
-    if targets != "descriptors":
-        raise ValueError(f"targets must be None or 'descriptors', got {targets!r}")
-    y, w, n_missing = _descriptor_targets(path, [records.sequences[k] for k in kept], tokenizer, limit, workers,
-                                          progress)
+    y, w, n_missing = _descriptor_targets(path, [records.sequences[k] for k in kept], limit, workers, progress)
     info["descriptors_missing"] = n_missing
     return dc.data.NumpyDataset(X, y, w, ids=ids), info
 
 
-def _descriptor_targets(path, smiles: Sequence[str], tokenizer, limit, workers, progress):
+def _descriptor_targets(path, smiles: Sequence[str], limit, workers, progress):
     """(y, w, n without descriptors) for the kept SMILES of a corpus, matched by string to the rows of the
     cached descriptor corpus; a SMILES the graph pipeline rejected gets ``w = 0`` everywhere (counted)."""
     from deepchem_finetune.data.corpus import featurize_corpus
     from deepchem_finetune.featurizers import MolGraphFeaturizer
     from deepchem_finetune.featurizers.descriptors import descriptor_names
-    if type(tokenizer).__name__ != "SmilesTokenizer":
-        raise ValueError(f"descriptor targets need a SMILES corpus and a SmilesTokenizer, got "
-                         f"{type(tokenizer).__name__}")
     data = featurize_corpus(path, MolGraphFeaturizer("hu2020"), limit=limit, workers=workers, progress=progress,
                             targets="descriptors")
     ds = data.dataset

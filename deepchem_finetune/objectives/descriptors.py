@@ -129,8 +129,8 @@ class Combined:
 
     def forward(self, backbone, head, batch):
         if hasattr(backbone, "encode_tokens"):  # SeqCNN: per-token states and mask, shared by the parts
-            tokens = batch.tokens if hasattr(batch, "positions") else batch
-            nodes = backbone.encode_tokens(tokens)
+            from deepchem_finetune.objectives.masked_tokens import token_tensor
+            nodes = backbone.encode_tokens(token_tensor(batch))
         else:
             nodes = backbone.encode_nodes(batch)
         out = []

@@ -31,6 +31,11 @@ class MaskedTokenInput(NamedTuple):
     positions: torch.Tensor
 
 
+def token_tensor(inputs) -> torch.Tensor:
+    """The ``(batch, length)`` token ids of a sequence batch, corrupted (:class:`MaskedTokenInput`) or plain."""
+    return inputs.tokens if isinstance(inputs, MaskedTokenInput) else inputs
+
+
 class MaskedTokens:
     """Select ``mask_rate`` of each sequence's real (non-pad) tokens, at least one, and predict them.
 
@@ -143,8 +148,7 @@ class MaskedTokens:
     def forward(self, backbone, head, inputs) -> List[torch.Tensor]:
         """Logits ``(n_selected, vocab_size)``; a plain token tensor (no corruption) gives logits at every
         real position."""
-        tokens = inputs.tokens if isinstance(inputs, MaskedTokenInput) else inputs
-        return self.forward_nodes(backbone, head, backbone.encode_tokens(tokens), inputs)
+        return self.forward_nodes(backbone, head, backbone.encode_tokens(token_tensor(inputs)), inputs)
 
     def forward_nodes(self, backbone, head, encoded, inputs) -> List[torch.Tensor]:
         """Logits from already computed ``backbone.encode_tokens`` output ``(h, mask)`` (shared by
