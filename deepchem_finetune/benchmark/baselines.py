@@ -50,6 +50,20 @@ class PerTaskForest:
         self.constant_tasks: List[int] = []
 
     def fit(self, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> "PerTaskForest":
+        """Fit one forest per task on the rows where that task's weight is non-zero.
+
+        Parameters
+        ----------
+        X: np.ndarray
+            ``(n, n_features)`` features (e.g. ECFP bits).
+        y, w: np.ndarray
+            ``(n, n_tasks)`` labels and weights; ``w == 0`` marks a missing label.
+
+        Returns
+        -------
+        PerTaskForest
+            ``self``. Raises ``ValueError`` naming a task with no labelled row.
+        """
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
         y = np.asarray(y).reshape(len(y), -1)
         w = np.broadcast_to(np.asarray(w).reshape(len(w), -1), y.shape)
