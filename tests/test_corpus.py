@@ -146,17 +146,34 @@ def test_key_depends_on_featurizer_limit_and_shard_size(smi, tmp_path):
 
 
 def test_resume_recomputes_only_missing_chunks(smi, tmp_path, monkeypatch):
+    reference = run(smi, tmp_path / "reference")
     calls = count_chunk_calls(monkeypatch)
-    first = run(smi, tmp_path)
-    assert calls == [0, 4, 8]
-    os.remove(os.path.join(first.cache_dir, "done.json"))  # as if interrupted before the end ...
-    os.remove(corpus._chunk_path(first.cache_dir, 1))  # ... and before the second chunk was written
+    counting = corpus._featurize_chunk
+
+    def interrupted(spec, smiles, start, dest, targets=None):
+        if start == 4:
+            raise KeyboardInterrupt  # killed while featurizing the second chunk
+        return counting(spec, smiles, start, dest, targets)
+    monkeypatch.setattr(corpus, "_featurize_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(smi, tmp_path)
+    assert calls == [0]
+    monkeypatch.setattr(corpus, "_featurize_chunk", counting)
     calls.clear()
     second = run(smi, tmp_path)
-    assert calls == [4] and not second.cache_hit
-    assert list(second.dataset.ids) == list(first.dataset.ids) and second.invalid_examples == first.invalid_examples
+    assert calls == [4, 8] and not second.cache_hit  # chunk 0 is not featurized again
+    assert list(second.dataset.ids) == list(reference.dataset.ids)
+    assert second.invalid_examples == reference.invalid_examples
     calls.clear()
     assert run(smi, tmp_path).cache_hit and calls == []
+
+
+def test_chunks_are_removed_once_the_dataset_is_complete(smi, tmp_path):
+    res = run(smi, tmp_path)
+    assert not os.path.exists(os.path.join(res.cache_dir, "chunks"))
+    assert os.path.exists(os.path.join(res.cache_dir, "done.json")) and len(res.dataset) == res.n_valid == 9
+    again = run(smi, tmp_path)
+    assert again.cache_hit and list(again.dataset.ids) == list(res.dataset.ids)
 
 
 def test_two_workers_give_the_same_dataset(smi, tmp_path):

@@ -4,7 +4,8 @@ Layout of one cached corpus, ``<cache root>/<key[:16]>/``::
 
     corpus.json          the key's inputs (data sha256, featurizer spec, limit, shard size) and the path
     chunks/chunk-*.pkl   per ``shard_size`` SMILES: graphs, ids, corpus indices, invalid rows (written atomically,
-                         so an interrupted run resumes)
+                         so an interrupted run resumes); removed once the dataset is complete (they would
+                         double the cache's size on disk)
     dataset/             the DiskDataset, one shard per chunk with at least one valid molecule
     invalid.csv          every SMILES left out: index, smiles, reason
     done.json            counts and the first invalid rows; present = cache complete
@@ -262,6 +263,7 @@ def featurize_corpus(path, featurizer=None, cache_dir: Optional[str] = None, sha
         csv.writer(fh).writerows([("index", "smiles", "reason"), *errors])
     _write_json(done_path, {**key_inputs, "n_total": len(smiles), "n_valid": n_valid, "n_invalid": len(errors),
                             "n_chunks": len(starts), "invalid_examples": errors[:_N_EXAMPLES]})
+    shutil.rmtree(os.path.join(out_dir, "chunks"), ignore_errors=True)  # done.json marks the dataset complete
     _warn_invalid(len(errors), len(smiles), errors, out_dir)
     return CorpusResult(dc.data.DiskDataset(dataset_dir), len(smiles), n_valid, len(errors),
                         errors[:_N_EXAMPLES], out_dir, data_sha256, False)
