@@ -22,6 +22,32 @@ def test_values_equal_rdkit_for_known_molecules():
         assert v["NumHDonors"] == Descriptors.NumHDonors(mol)
 
 
+def test_whole_vector_equals_rdkit_calc_mol_descriptors():
+    names = descriptor_names()
+    for smi in ["CC(=O)Oc1ccccc1C(=O)O", "C[C@H](N)C(=O)O", "[Na+].[Cl-]", "C"]:
+        mol = Chem.MolFromSmiles(smi)
+        ref = Descriptors.CalcMolDescriptors(Chem.MolFromSmiles(smi))
+        ours = compute_descriptors(mol)
+        for name, value in zip(names, ours):
+            expected = float("nan") if ref[name] is None else float(ref[name])
+            if np.isfinite(expected) and abs(expected) <= 1e10:
+                assert value == expected, (smi, name)  # bit-identical, the shared EState indices included
+            else:
+                assert np.isnan(value), (smi, name)
+
+
+def test_estate_descriptors_are_fresh_for_each_molecule():
+    names = ["MaxEStateIndex", "MinEStateIndex", "MaxAbsEStateIndex", "MinAbsEStateIndex"]
+    from rdkit.Chem.EState import EState
+    for smi in ["CCO", "c1ccccc1O", "OC(=O)CCl"]:
+        mol = Chem.MolFromSmiles(smi)
+        mol._eStateIndices = np.array([99.0])  # a stale cache on the molecule must not be read
+        got = compute_descriptors(mol, names)
+        fresh = Chem.MolFromSmiles(smi)
+        assert got.tolist() == [EState.MaxEStateIndex(fresh), EState.MinEStateIndex(fresh),
+                                EState.MaxAbsEStateIndex(fresh), EState.MinAbsEStateIndex(fresh)]
+
+
 def test_non_finite_values_are_masked_and_counted(monkeypatch):
     import deepchem_finetune.featurizers.descriptors as d
     monkeypatch.setitem(d._FUNCTIONS, "MolWt", lambda m: float("inf"))

@@ -13,11 +13,15 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from rdkit.Chem import Descriptors
+from rdkit.Chem.EState import EState
 
 logger = logging.getLogger(__name__)
 
 _FUNCTIONS = dict(Descriptors._descList)
 OVERFLOW = 1e10
+# RDKit's four EState summaries each recompute the EState indices (a pure-Python O(atoms^2) loop): compute them
+# once per molecule and let the four read RDKit's own per-molecule cache (same function, same values).
+_ESTATE = {"MaxEStateIndex", "MinEStateIndex", "MaxAbsEStateIndex", "MinAbsEStateIndex"}
 
 
 def descriptor_names() -> List[str]:
@@ -37,9 +41,19 @@ def compute_descriptors(mol, names: Optional[Sequence[str]] = None) -> np.ndarra
     """
     names = descriptor_names() if names is None else names
     out = np.full(len(names), np.nan)
+    estate_ok = False
+    if _ESTATE.intersection(names):
+        try:
+            EState.EStateIndices(mol, force=True)  # fresh for this molecule, cached on it for the four below
+            estate_ok = True
+        except Exception:  # noqa: BLE001 - then each EState descriptor fails (and is masked) on its own
+            pass
     for k, name in enumerate(names):
         try:
-            value = float(_FUNCTIONS[name](mol))
+            if estate_ok and name in _ESTATE:
+                value = float(_FUNCTIONS[name](mol, force=False))
+            else:
+                value = float(_FUNCTIONS[name](mol))
         except Exception:  # noqa: BLE001 - RDKit descriptors raise many types; the value is masked and counted
             continue
         if np.isfinite(value) and abs(value) <= OVERFLOW:
