@@ -60,12 +60,14 @@ def test_padding_does_not_change_outputs(pooling):
     padded = torch.cat([seq, torch.zeros(1, 23, dtype=torch.long)], dim=1)
     longer = torch.randint(3, 28, (1, 32))
     batch = torch.cat([padded, longer])  # next to a longer sequence, as in a real batch
+    # float32 convolutions of different lengths take different kernel paths (they differ by ~1e-6 on some CPUs);
+    # a pad position leaking into the real ones changes them by orders of magnitude more
+    tol = dict(rtol=1e-5, atol=1e-5)
     with torch.no_grad():
         alone = cnn(seq)
-        torch.testing.assert_close(cnn(padded), alone, rtol=0, atol=1e-6)
-        torch.testing.assert_close(cnn(batch)[:1], alone, rtol=0, atol=1e-6)
-        torch.testing.assert_close(cnn.encode_tokens(padded)[0][:, :9], cnn.encode_tokens(seq)[0], rtol=0,
-                                   atol=1e-6)
+        torch.testing.assert_close(cnn(padded), alone, **tol)
+        torch.testing.assert_close(cnn(batch)[:1], alone, **tol)
+        torch.testing.assert_close(cnn.encode_tokens(padded)[0][:, :9], cnn.encode_tokens(seq)[0], **tol)
 
 
 def test_config_rebuilds_and_repr():
