@@ -71,7 +71,6 @@ def main():
             "peak_rss_main_mib": round(peak_rss_mib(resource.RUSAGE_SELF), 1),
             "peak_rss_largest_worker_mib": round(peak_rss_mib(resource.RUSAGE_CHILDREN), 1),
             "dataset_mib": round(du_mib(os.path.join(res.cache_dir, "dataset")), 1),
-            "chunks_mib": round(du_mib(os.path.join(res.cache_dir, "chunks")), 1),
             "load_avg_1min": round(os.getloadavg()[0], 2),
             "cpu_count": os.cpu_count(),
         }

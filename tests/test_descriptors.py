@@ -4,6 +4,7 @@ import pytest
 import torch
 from rdkit import Chem
 from rdkit.Chem import Crippen, Descriptors
+from rdkit.Chem.EState import EState
 
 import deepchem as dc
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
@@ -38,7 +39,6 @@ def test_whole_vector_equals_rdkit_calc_mol_descriptors():
 
 def test_estate_descriptors_are_fresh_for_each_molecule():
     names = ["MaxEStateIndex", "MinEStateIndex", "MaxAbsEStateIndex", "MinAbsEStateIndex"]
-    from rdkit.Chem.EState import EState
     for smi in ["CCO", "c1ccccc1O", "OC(=O)CCl"]:
         mol = Chem.MolFromSmiles(smi)
         mol._eStateIndices = np.array([99.0])  # a stale cache on the molecule must not be read

@@ -41,16 +41,13 @@ def compute_descriptors(mol, names: Optional[Sequence[str]] = None) -> np.ndarra
     """
     names = descriptor_names() if names is None else names
     out = np.full(len(names), np.nan)
-    estate_ok = False
-    if _ESTATE.intersection(names):
-        try:
-            EState.EStateIndices(mol, force=True)  # fresh for this molecule, cached on it for the four below
-            estate_ok = True
-        except Exception:  # noqa: BLE001 - then each EState descriptor fails (and is masked) on its own
-            pass
+    estate_fresh = False
     for k, name in enumerate(names):
         try:
-            if estate_ok and name in _ESTATE:
+            if name in _ESTATE:
+                if not estate_fresh:  # once per call: a cache left on the molecule earlier is never read
+                    EState.EStateIndices(mol, force=True)
+                    estate_fresh = True
                 value = float(_FUNCTIONS[name](mol, force=False))
             else:
                 value = float(_FUNCTIONS[name](mol))
