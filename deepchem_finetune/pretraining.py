@@ -109,7 +109,7 @@ def _previous_runs(out: str) -> list:
     import json
     with open(path) as fh:
         prov = json.load(fh).get("provenance", {})
-    keep = ("command", "steps", "resumed_from_step", "molecules_seen", "seconds", "created_utc")
+    keep = ("command", "steps", "resumed_from_step", "molecules_seen", "seconds", "training_seconds", "created_utc")
     return list(prov.get("previous_runs", [])) + [{k: prov.get(k) for k in keep}]
 
 

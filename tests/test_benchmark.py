@@ -116,3 +116,38 @@ def test_report_merges_several_result_folders(tmp_path, capsys):
     assert (tmp_path / "m" / "summary.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(SystemExit, match="not found"):
         main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "m2")])
+
+
+def test_report_gain_vs_budget_reads_checkpoint_provenance(tmp_path):
+    from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
+    from deepchem_finetune.benchmark.budget import pretraining_budget
+    from deepchem_finetune.benchmark.runner import _append_row
+    m = MolGNNModel(1, featurizer=MolGraphFeaturizer(), num_layers=2, hidden_dim=8)
+    desc = {"name": "descriptors", "config": {}}
+    both = {"name": "multi", "config": {"parts": [{"name": "attr_masking"}, {"name": "descriptors"}]}}
+    short = m.save_pretrained(str(tmp_path / "short"), objective=desc, provenance={
+        "training_seconds": 900.0, "seconds": 1500.0, "molecules_seen": 1000, "steps": 8})
+    # a resumed run: 15 + 15 min of training; the first run also spent 10 min featurizing
+    long = m.save_pretrained(str(tmp_path / "long"), objective=both, provenance={
+        "training_seconds": 900.0, "seconds": 905.0, "molecules_seen": 1200, "molecules_seen_total": 2200,
+        "steps": 17, "previous_runs": [{"training_seconds": 900.0, "seconds": 1500.0, "molecules_seen": 1000}]})
+    assert pretraining_budget({"seconds": 120.0, "molecules_seen": 5})["minutes_exact"] is False
+    rows = tmp_path / "r" / "results.csv"
+    rows.parent.mkdir()
+    for dataset, metric, scratch, gains in (("bbbp", "roc_auc", 0.70, (0.01, 0.03)),
+                                             ("delaney", "rmse", 1.0, (-0.05, -0.2))):
+        _append_row(str(rows), {"dataset": dataset, "model": "gnn", "strategy": "-", "split": "scaffold",
+                                "metric": metric, "seed": 0, "test": scratch})
+        for ckpt, gain in zip((short, long), gains):
+            _append_row(str(rows), {"dataset": dataset, "model": f"gnn:{ckpt}", "strategy": "full",
+                                    "split": "scaffold", "metric": metric, "seed": 0, "test": scratch + gain})
+    # a checkpoint that is not on this machine is listed, not dropped silently
+    _append_row(str(rows), {"dataset": "bbbp", "model": "gnn:elsewhere", "strategy": "full", "split": "scaffold",
+                            "metric": "roc_auc", "seed": 0, "test": 0.8})
+    assert main(["report", str(rows.parent), "--out", str(tmp_path / "m")]) == 0
+    summary = (tmp_path / "m" / "summary.md").read_text()
+    assert f"| gnn:{short} | descriptors | 15.0 | 1000 | full | scaffold | +0.010 (1) | -5.0% (1) |" in summary
+    assert (f"| gnn:{long} | attr_masking+descriptors | 30.0 | 2200 | full | scaffold | +0.030 (1) | -20.0% (1) |"
+            in summary)
+    assert "No budget for: gnn:elsewhere: checkpoint not readable here" in summary
+    assert (tmp_path / "m" / "gain_vs_budget.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,153 @@
+"""Pretraining budget of a checkpoint, read from its provenance, and the fine-tuning gain per unit of budget.
+
+The budget is what the checkpoint's own provenance says: training wall time summed over the run and the runs it
+``--resume``d (featurization excluded where recorded), molecules seen, steps. Nothing is entered by hand, so a
+gain-vs-budget curve is as honest as the checkpoints behind it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Dict, List, Optional, Tuple
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+
+def pretraining_budget(provenance: Dict) -> Dict:
+    """Training minutes, molecules seen and steps of a checkpoint, over all its (resumed) runs.
+
+    Parameters
+    ----------
+    provenance: dict
+        A checkpoint's ``provenance`` (see :func:`deepchem_finetune.pretraining.pretrain`).
+
+    Returns
+    -------
+    dict
+        ``minutes`` (training wall time; ``None`` when not recorded), ``minutes_exact`` (False when a run recorded
+        only its total time, featurization included), ``molecules_seen``, ``steps``, ``runs``.
+
+    Examples
+    --------
+    >>> pretraining_budget({"training_seconds": 600.0, "seconds": 700.0, "molecules_seen": 1280, "steps": 10})
+    {'minutes': 10.0, 'minutes_exact': True, 'molecules_seen': 1280, 'steps': 10, 'runs': 1}
+    """
+    runs = list(provenance.get("previous_runs") or []) + [provenance]
+    seconds, exact = 0.0, True
+    for run in runs:
+        value = run.get("training_seconds")
+        if value is None:
+            value, exact = run.get("seconds"), False
+        if value is None:
+            return {"minutes": None, "minutes_exact": False, "molecules_seen": None,
+                    "steps": provenance.get("steps"), "runs": len(runs)}
+        seconds += float(value)
+    molecules = provenance.get("molecules_seen_total", provenance.get("molecules_seen"))
+    return {"minutes": round(seconds / 60, 1), "minutes_exact": exact, "molecules_seen": molecules,
+            "steps": provenance.get("steps"), "runs": len(runs)}
+
+
+def objective_label(objective: Dict) -> str:
+    """``attr_masking+descriptors`` style name of a checkpoint's objective spec."""
+    parts = (objective.get("config") or {}).get("parts")
+    if parts:
+        return "+".join(p["name"] for p in parts)
+    return str(objective.get("name", "?"))
+
+
+def checkpoint_budgets(models: List[str]) -> Tuple[pd.DataFrame, List[str]]:
+    """Budget and objective of each pretrained benchmark model (``gnn:<source>``, ``seqcnn:<source>``).
+
+    Returns
+    -------
+    (pd.DataFrame, list of str)
+        One row per readable model (``model, objective, minutes, minutes_exact, molecules_seen, steps, runs``),
+        and one line per model whose checkpoint could not be read or has no recorded time (never dropped silently).
+    """
+    from deepchem_finetune.models.pretrained import read_pretrained
+    rows, unknown = [], []
+    for model in models:
+        source = model.split(":", 1)[1]
+        try:
+            ckpt = read_pretrained(source)
+        except Exception as err:  # a checkpoint from another machine, a missing .pth, ...
+            unknown.append(f"{model}: checkpoint not readable here ({type(err).__name__}: {err})")
+            continue
+        budget = pretraining_budget(ckpt.provenance)
+        if budget["minutes"] is None:
+            unknown.append(f"{model}: its provenance records no training time")
+            continue
+        rows.append({"model": model, "objective": objective_label(ckpt.objective), **budget})
+    return pd.DataFrame(rows), unknown
+
+
+def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
+    """Average gain over scratch of each budgeted model, on the datasets every budgeted model was run on.
+
+    Parameters
+    ----------
+    table: pd.DataFrame
+        :func:`deepchem_finetune.benchmark.report.summary_table` output.
+    budgets: pd.DataFrame
+        :func:`checkpoint_budgets` output.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (model, strategy, split): the budget columns, ``roc_auc_gain`` (mean ROC-AUC gain),
+        ``rmse_change_pct`` (mean relative RMSE change, negative = better), and the dataset counts.
+    """
+    if budgets.empty:
+        return pd.DataFrame()
+    pre = table[table["model"].isin(budgets["model"]) & table["gain_vs_scratch"].notna()]
+    rows = []
+    for (split, strategy), g in pre.groupby(["split", "strategy"]):
+        common = set.intersection(*(set(s["dataset"]) for _, s in g.groupby("model")))
+        for model, s in g[g["dataset"].isin(common)].groupby("model"):
+            cls, reg = s[s["metric"] == "roc_auc"], s[s["metric"] == "rmse"]
+            change = 100 * (reg["mean"] / (reg["mean"] + reg["gain_vs_scratch"]) - 1)
+            rows.append({**budgets[budgets["model"] == model].iloc[0].to_dict(), "strategy": strategy,
+                         "split": split,
+                         "roc_auc_gain": cls["gain_vs_scratch"].mean() if len(cls) else float("nan"),
+                         "n_classification": len(cls),
+                         "rmse_change_pct": change.mean() if len(reg) else float("nan"),
+                         "n_regression": len(reg)})
+    return pd.DataFrame(rows).sort_values(["split", "strategy", "objective", "minutes"]).reset_index(drop=True)
+
+
+def budget_markdown(curve: pd.DataFrame, unknown: Optional[List[str]] = None) -> str:
+    """Markdown table of :func:`gain_vs_budget` (and the models left out, with the reason)."""
+    lines = ["| model | objective | pretraining min | molecules seen | strategy | split | ROC-AUC gain (n) | "
+             "RMSE change (n) |", "|---|---|---|---|---|---|---|---|"]
+    for r in curve.itertuples():
+        minutes = f"{r.minutes:.1f}" + ("" if r.minutes_exact else " (incl. featurization)")
+        auc = "" if pd.isna(r.roc_auc_gain) else f"{r.roc_auc_gain:+.3f} ({r.n_classification})"
+        rmse = "" if pd.isna(r.rmse_change_pct) else f"{r.rmse_change_pct:+.1f}% ({r.n_regression})"
+        lines.append(f"| {r.model} | {r.objective} | {minutes} | {r.molecules_seen} | {r.strategy} | {r.split} | "
+                     f"{auc} | {rmse} |")
+    text = "\n".join(lines) + "\n"
+    if unknown:
+        text += "\nNo budget for: " + "; ".join(unknown) + "\n"
+    return text
+
+
+def plot_gain_vs_budget(curve: pd.DataFrame, path: str) -> None:
+    """Two panels: mean ROC-AUC gain and mean RMSE change vs pretraining minutes, one line per objective."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, column, label in ((axes[0], "roc_auc_gain", "mean ROC-AUC gain vs scratch"),
+                              (axes[1], "rmse_change_pct", "mean RMSE change vs scratch (%)")):
+        for (objective, strategy, split), g in curve.groupby(["objective", "strategy", "split"]):
+            g = g.dropna(subset=[column]).sort_values("minutes")
+            if len(g):
+                ax.plot(g["minutes"], g[column], marker="o", label=f"{objective} ({strategy}, {split})")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xlabel("pretraining wall time (min)")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
