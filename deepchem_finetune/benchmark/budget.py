@@ -6,12 +6,11 @@ gain-vs-budget curve is as honest as the checkpoints behind it.
 """
 from __future__ import annotations
 
-import logging
+import json
+import os
 from typing import Dict, List, Optional, Tuple
 
 import pandas as pd
-
-logger = logging.getLogger(__name__)
 
 
 def pretraining_budget(provenance: Dict) -> Dict:
@@ -65,20 +64,21 @@ def checkpoint_budgets(models: List[str]) -> Tuple[pd.DataFrame, List[str]]:
         One row per readable model (``model, objective, minutes, minutes_exact, molecules_seen, steps, runs``),
         and one line per model whose checkpoint could not be read or has no recorded time (never dropped silently).
     """
-    from deepchem_finetune.models.pretrained import read_pretrained
+    from deepchem_finetune.checkpoint import CONFIG_FILE
+    from deepchem_finetune.models.pretrained import resolve_source
     rows, unknown = [], []
     for model in models:
-        source = model.split(":", 1)[1]
-        try:
-            ckpt = read_pretrained(source)
-        except Exception as err:  # a checkpoint from another machine, a missing .pth, ...
+        try:  # the config alone: no weights read, no .pth imported
+            with open(os.path.join(resolve_source(model.split(":", 1)[1]), CONFIG_FILE)) as fh:
+                config = json.load(fh)
+        except (OSError, ValueError) as err:  # a checkpoint from another machine, a .pth file, ...
             unknown.append(f"{model}: checkpoint not readable here ({type(err).__name__}: {err})")
             continue
-        budget = pretraining_budget(ckpt.provenance)
+        budget = pretraining_budget(config.get("provenance", {}))
         if budget["minutes"] is None:
             unknown.append(f"{model}: its provenance records no training time")
             continue
-        rows.append({"model": model, "objective": objective_label(ckpt.objective), **budget})
+        rows.append({"model": model, "objective": objective_label(config["objective"]), **budget})
     return pd.DataFrame(rows), unknown
 
 
@@ -98,6 +98,7 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
         One row per (model, strategy, split): the budget columns, ``roc_auc_gain`` (mean ROC-AUC gain),
         ``rmse_change_pct`` (mean relative RMSE change, negative = better), and the dataset counts.
     """
+    from deepchem_finetune.benchmark.report import rmse_change_pct
     if budgets.empty:
         return pd.DataFrame()
     pre = table[table["model"].isin(budgets["model"]) & table["gain_vs_scratch"].notna()]
@@ -106,12 +107,11 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
         common = set.intersection(*(set(s["dataset"]) for _, s in g.groupby("model")))
         for model, s in g[g["dataset"].isin(common)].groupby("model"):
             cls, reg = s[s["metric"] == "roc_auc"], s[s["metric"] == "rmse"]
-            change = 100 * (reg["mean"] / (reg["mean"] + reg["gain_vs_scratch"]) - 1)
             rows.append({**budgets[budgets["model"] == model].iloc[0].to_dict(), "strategy": strategy,
                          "split": split,
                          "roc_auc_gain": cls["gain_vs_scratch"].mean() if len(cls) else float("nan"),
                          "n_classification": len(cls),
-                         "rmse_change_pct": change.mean() if len(reg) else float("nan"),
+                         "rmse_change_pct": rmse_change_pct(reg) if len(reg) else float("nan"),
                          "n_regression": len(reg)})
     return pd.DataFrame(rows).sort_values(["split", "strategy", "objective", "minutes"]).reset_index(drop=True)
 

@@ -23,6 +23,17 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def rmse_change_pct(rows: pd.DataFrame) -> float:
+    """Mean relative RMSE change vs scratch, in percent (negative = better), of :func:`summary_table` rows.
+
+    Examples
+    --------
+    >>> round(rmse_change_pct(pd.DataFrame({"mean": [0.9], "gain_vs_scratch": [0.1]})), 6)
+    -10.0
+    """
+    return float((100 * (rows["mean"] / (rows["mean"] + rows["gain_vs_scratch"]) - 1)).mean())
+
+
 def write_report(df: pd.DataFrame, out_dir: str) -> None:
     """Write ``summary.md`` and ``summary.png`` under ``out_dir``."""
     table = summary_table(df)
@@ -38,8 +49,7 @@ def write_report(df: pd.DataFrame, out_dir: str) -> None:
     for (model, strategy, split, metric), g in pre.groupby(["model", "strategy", "split", "metric"]):
         rel = ""
         if metric == "rmse":  # relative RMSE change, the usual way to average regression gains across datasets
-            base = g["mean"] + g["gain_vs_scratch"]
-            rel = f" (RMSE {100 * (g['mean'] / base - 1).mean():+.1f}% vs scratch on average)"
+            rel = f" (RMSE {rmse_change_pct(g):+.1f}% vs scratch on average)"
         averages.append(f"- {model} / {strategy} / {split}, {metric}: average gain {g['gain_vs_scratch'].mean():+.3f} "
                         f"over {len(g)} dataset(s){rel}")
     anchors = []
