@@ -48,7 +48,13 @@ def pretraining_budget(provenance: Dict) -> Dict:
 
 
 def objective_label(objective: Dict) -> str:
-    """``attr_masking+descriptors`` style name of a checkpoint's objective spec."""
+    """``attr_masking+descriptors`` style name of a checkpoint's objective spec.
+
+    Examples
+    --------
+    >>> objective_label({"name": "multi", "config": {"parts": [{"name": "attr_masking"}, {"name": "descriptors"}]}})
+    'attr_masking+descriptors'
+    """
     parts = (objective.get("config") or {}).get("parts")
     if parts:
         return "+".join(p["name"] for p in parts)
@@ -63,6 +69,12 @@ def checkpoint_budgets(models: List[str]) -> Tuple[pd.DataFrame, List[str]]:
     (pd.DataFrame, list of str)
         One row per readable model (``model, objective, minutes, minutes_exact, molecules_seen, steps, runs``),
         and one line per model whose checkpoint could not be read or has no recorded time (never dropped silently).
+
+    Examples
+    --------
+    >>> budgets, unknown = checkpoint_budgets(["gnn:no/such/checkpoint"])
+    >>> len(budgets), unknown[0].split(":")[:2]
+    (0, ['gnn', 'no/such/checkpoint'])
     """
     from deepchem_finetune.checkpoint import CONFIG_FILE
     from deepchem_finetune.models.pretrained import resolve_source
@@ -97,6 +109,10 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
     pd.DataFrame
         One row per (model, strategy, split): the budget columns, ``roc_auc_gain`` (mean ROC-AUC gain),
         ``rmse_change_pct`` (mean relative RMSE change, negative = better), and the dataset counts.
+
+    Examples
+    --------
+    >>> curve = gain_vs_budget(summary_table(df), checkpoint_budgets(models)[0])  # doctest: +SKIP
     """
     from deepchem_finetune.benchmark.report import rmse_change_pct
     if budgets.empty:
@@ -117,7 +133,12 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
 
 
 def budget_markdown(curve: pd.DataFrame, unknown: Optional[List[str]] = None) -> str:
-    """Markdown table of :func:`gain_vs_budget` (and the models left out, with the reason)."""
+    """Markdown table of :func:`gain_vs_budget` (and the models left out, with the reason).
+
+    Examples
+    --------
+    >>> print(budget_markdown(curve, unknown))  # doctest: +SKIP
+    """
     lines = ["| model | objective | pretraining min | molecules seen | strategy | split | ROC-AUC gain (n) | "
              "RMSE change (n) |", "|---|---|---|---|---|---|---|---|"]
     for r in curve.itertuples():
@@ -133,7 +154,12 @@ def budget_markdown(curve: pd.DataFrame, unknown: Optional[List[str]] = None) ->
 
 
 def plot_gain_vs_budget(curve: pd.DataFrame, path: str) -> None:
-    """Two panels: mean ROC-AUC gain and mean RMSE change vs pretraining minutes, one line per objective."""
+    """Two panels: mean ROC-AUC gain and mean RMSE change vs pretraining minutes, one line per objective.
+
+    Examples
+    --------
+    >>> plot_gain_vs_budget(curve, "gain_vs_budget.png")  # doctest: +SKIP
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
