@@ -31,7 +31,10 @@ class GraphCache(NamedTuple):
 
     ``src``/``dst``: real directed edges ``(n_edges,)``; ``src_all``/``dst_all``: the same followed by one
     self loop per atom; ``edge_in``: edge-input vectors of ``src_all`` edges ``(n_edges + n_atoms, K)``;
-    ``edge_sum``: per-atom sum of the incoming edge inputs incl. the self loop ``(n_atoms, K)``.
+    ``edge_sum``: per-atom sum of the incoming edge inputs incl. the self loop ``(n_atoms, K)``;
+    ``deg``: in-degree incl. the self loop ``(n_atoms, 1)``; ``norm``: ``deg(u)^-1/2 deg(v)^-1/2`` per
+    ``src_all`` edge ``(n_edges + n_atoms, 1)``; ``norm_edge_sum``: per-atom ``norm``-weighted sum of the
+    edge inputs ``(n_atoms, K)``.
     """
     src: torch.Tensor
     dst: torch.Tensor
@@ -39,6 +42,9 @@ class GraphCache(NamedTuple):
     dst_all: torch.Tensor
     edge_in: torch.Tensor
     edge_sum: torch.Tensor
+    deg: torch.Tensor
+    norm: torch.Tensor
+    norm_edge_sum: torch.Tensor
 
 
 class GINLayer(nn.Module):
@@ -60,7 +66,10 @@ class GINLayer(nn.Module):
 
 
 class GCNLayer(nn.Module):
-    """GCN with symmetric degree normalisation; bond embeddings added to the transformed messages."""
+    """GCN with symmetric degree normalisation; bond embeddings added to the transformed messages.
+
+    As in :class:`GINLayer`, the bond part ``sum_u norm_uv e_uv`` is ``norm_edge_sum @ W``.
+    """
 
     def __init__(self, encoding: dict, hidden_dim: int, **_):
         super().__init__()
@@ -68,13 +77,9 @@ class GCNLayer(nn.Module):
         self.linear = nn.Linear(hidden_dim, hidden_dim)
 
     def forward(self, h, g):
-        n = h.shape[0]
-        deg = torch.zeros(n, device=h.device).index_add_(0, g.dst_all, torch.ones_like(g.dst_all, dtype=h.dtype))
-        inv = deg.pow(-0.5)
-        norm = (inv[g.src_all] * inv[g.dst_all]).unsqueeze(1)
         x = self.linear(h)
-        msg = norm * (x.index_select(0, g.src_all) + self.bond_encoder(g.edge_in))
-        return torch.zeros_like(x).index_add_(0, g.dst_all, msg)
+        out = torch.zeros_like(x).index_add_(0, g.dst_all, g.norm * x.index_select(0, g.src_all))
+        return out + g.norm_edge_sum @ self.bond_encoder.weight_matrix()
 
 
 class GATLayer(nn.Module):
@@ -110,11 +115,9 @@ class SAGELayer(nn.Module):
 
     def forward(self, h, g):
         x = self.linear(h)
-        msg = x.index_select(0, g.src_all) + self.bond_encoder(g.edge_in)
-        total = torch.zeros_like(x).index_add_(0, g.dst_all, msg)
-        count = torch.zeros(x.shape[0], 1, device=x.device).index_add_(
-            0, g.dst_all, torch.ones(g.dst_all.shape[0], 1, device=x.device))
-        return F.normalize(total / count, p=2, dim=-1)
+        total = torch.zeros_like(x).index_add_(0, g.dst_all, x.index_select(0, g.src_all))
+        total = total + g.edge_sum @ self.bond_encoder.weight_matrix()
+        return F.normalize(total / g.deg, p=2, dim=-1)
 
 
 CONV_LAYERS = {"gin": GINLayer, "gcn": GCNLayer, "gat": GATLayer, "graphsage": SAGELayer}
