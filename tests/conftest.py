@@ -11,6 +11,9 @@ import deepchem as dc
 
 torch.set_num_threads(2)
 
+# a torchrun script, not a test module: never import it during collection (--doctest-modules would)
+collect_ignore = ["ddp_worker.py"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DEEPCHEM_FINETUNE_SHARED", REPO.parent / "shared" / "data"))
 MOLECULENET_DIR = Path(os.environ.get("DEEPCHEM_DATA_DIR", SHARED_DATA / "moleculenet"))

@@ -36,7 +36,7 @@ def compute_descriptors(mol, names: Optional[Sequence[str]] = None) -> np.ndarra
     --------
     >>> from rdkit import Chem
     >>> v = compute_descriptors(Chem.MolFromSmiles("CCO"), ["MolWt", "NumHDonors"])
-    >>> [round(x, 3) for x in v]
+    >>> [round(float(x), 3) for x in v]
     [46.069, 1.0]
     """
     names = descriptor_names() if names is None else names
