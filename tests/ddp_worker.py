@@ -10,22 +10,27 @@ import torch
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
 from deepchem_finetune.distributed import init_from_env
 
-out = sys.argv[1]
-rank, world = init_from_env("gloo")
-torch.set_num_threads(1)
-import deepchem as dc  # noqa: E402
 
-smiles = ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "CCCl", "c1ccncc1", "CC(C)O", "OCCO"] * 8
-y = np.array([[len(s) % 2] for s in smiles], dtype=float)
-f = MolGraphFeaturizer("hu2020")
-ds = dc.data.NumpyDataset(f.featurize(smiles), y)
-model = MolGNNModel(1, featurizer=f, num_layers=2, hidden_dim=16, seed=0, batch_size=8, learning_rate=1e-2,
-                    model_dir=os.path.join(out, "work"))
-losses = []
-for _ in range(6):
-    losses.append(model.fit(ds, nb_epoch=1, checkpoint_interval=2))
-digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.model.parameters())).hexdigest()
-with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:
-    json.dump({"rank": rank, "world": world, "losses": losses, "digest": digest,
-               "steps": model.get_global_step()}, fh)
-torch.distributed.destroy_process_group()
+def main(out: str) -> None:
+    rank, world = init_from_env("gloo")
+    torch.set_num_threads(1)
+    import deepchem as dc  # noqa: E402
+
+    smiles = ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "CCCl", "c1ccncc1", "CC(C)O", "OCCO"] * 8
+    y = np.array([[len(s) % 2] for s in smiles], dtype=float)
+    f = MolGraphFeaturizer("hu2020")
+    ds = dc.data.NumpyDataset(f.featurize(smiles), y)
+    model = MolGNNModel(1, featurizer=f, num_layers=2, hidden_dim=16, seed=0, batch_size=8, learning_rate=1e-2,
+                        model_dir=os.path.join(out, "work"))
+    losses = []
+    for _ in range(6):
+        losses.append(model.fit(ds, nb_epoch=1, checkpoint_interval=2))
+    digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.model.parameters())).hexdigest()
+    with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:
+        json.dump({"rank": rank, "world": world, "losses": losses, "digest": digest,
+                   "steps": model.get_global_step()}, fh)
+    torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -151,3 +151,21 @@ def test_report_gain_vs_budget_reads_checkpoint_provenance(tmp_path):
             in summary)
     assert "No budget for: gnn:elsewhere: checkpoint not readable here" in summary
     assert (tmp_path / "m" / "gain_vs_budget.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_of_a_pretrained_model_alone_has_no_budget_section(tmp_path):
+    # one benchmark process per model (no scratch rows in this folder) must still write its report
+    from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
+    from deepchem_finetune.benchmark.runner import _append_row
+    m = MolGNNModel(1, featurizer=MolGraphFeaturizer(), num_layers=2, hidden_dim=8)
+    ckpt = m.save_pretrained(str(tmp_path / "ckpt"), objective={"name": "descriptors", "config": {}},
+                             provenance={"training_seconds": 900.0, "molecules_seen": 1000, "steps": 8})
+    rows = tmp_path / "r" / "results.csv"
+    rows.parent.mkdir()
+    for seed, test in ((0, 0.71), (1, 0.73)):
+        _append_row(str(rows), {"dataset": "tox21", "model": f"gnn:{ckpt}", "strategy": "full",
+                                "split": "scaffold", "metric": "roc_auc", "seed": seed, "test": test})
+    assert main(["report", str(rows.parent), "--out", str(tmp_path / "m")]) == 0
+    summary = (tmp_path / "m" / "summary.md").read_text()
+    assert "| tox21 |" in summary and "0.720" in summary
+    assert "Gain vs pretraining budget" not in summary

@@ -129,6 +129,8 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
                          "n_classification": len(cls),
                          "rmse_change_pct": rmse_change_pct(reg) if len(reg) else float("nan"),
                          "n_regression": len(reg)})
+    if not rows:  # no scratch row to compare with (e.g. a benchmark of one pretrained model alone)
+        return pd.DataFrame()
     return pd.DataFrame(rows).sort_values(["split", "strategy", "objective", "minutes"]).reset_index(drop=True)
 
 
