@@ -14,7 +14,7 @@ from deepchem_finetune.distributed import init_from_env
 def main(out: str) -> None:
     rank, world = init_from_env("gloo")
     torch.set_num_threads(1)
-    import deepchem as dc  # noqa: E402
+    import deepchem as dc
 
     smiles = ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "CCCl", "c1ccncc1", "CC(C)O", "OCCO"] * 8
     y = np.array([[len(s) % 2] for s in smiles], dtype=float)

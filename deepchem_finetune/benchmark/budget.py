@@ -108,7 +108,8 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
     -------
     pd.DataFrame
         One row per (model, strategy, split): the budget columns, ``roc_auc_gain`` (mean ROC-AUC gain),
-        ``rmse_change_pct`` (mean relative RMSE change, negative = better), and the dataset counts.
+        ``rmse_change_pct`` (mean relative RMSE change, negative = better), and the dataset counts. Empty when no
+        budgeted model has a scratch row to compare with.
 
     Examples
     --------
@@ -129,7 +130,7 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
                          "n_classification": len(cls),
                          "rmse_change_pct": rmse_change_pct(reg) if len(reg) else float("nan"),
                          "n_regression": len(reg)})
-    if not rows:  # no scratch row to compare with (e.g. a benchmark of one pretrained model alone)
+    if not rows:  # e.g. one pretrained model benchmarked alone
         return pd.DataFrame()
     return pd.DataFrame(rows).sort_values(["split", "strategy", "objective", "minutes"]).reset_index(drop=True)
 
