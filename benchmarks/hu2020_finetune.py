@@ -13,6 +13,12 @@ JK last, mean pooling, dropout 0.5, batch 32, Adam lr 1e-3, ``--epochs`` epochs;
 initialisation and batch order. ROC-AUC per task over labelled entries, averaged over tasks with both
 classes. Reported: test ROC-AUC at the best-validation epoch and at the last epoch. Split indices are
 saved to ``<out>/splits/``.
+
+Long runs (HIV: ~80 s an epoch on one core, 100 epochs a run) can be spread over several sessions: after every
+epoch the run's training state (weights, optimizer, epoch counters: ``save_checkpoint``) goes to
+``<out>/state/<dataset>_<weights>_s<seed>/`` and its per-epoch scores to ``<out>/curves/<same>.csv``; rerunning
+the same command continues each unfinished run from its last finished epoch, exactly as if uninterrupted.
+``--time-budget MIN`` stops starting epochs after MIN minutes.
 """
 import argparse
 import json
@@ -40,7 +46,9 @@ def main():
     p.add_argument("--weights-dir", default="../shared/data/pretrain_gnns/chem_model_architecture")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="benchmarks/out/hu2020")
+    p.add_argument("--time-budget", type=float, default=None, help="minutes; rerun to continue")
     args = p.parse_args()
+    deadline = None if args.time_budget is None else time.time() + 60 * args.time_budget
     torch.set_num_threads(args.threads)
     os.makedirs(os.path.join(args.out, "splits"), exist_ok=True)
     csv = os.path.join(args.out, "results.csv")
@@ -57,7 +65,11 @@ def main():
         for weights in args.weights:
             conv = "gcn" if weights == "scratch" else weights.split("_")[0]
             for seed in args.seeds:
+                run = f"{name}_{weights}_s{seed}"
                 if (name, weights, seed) in done:
+                    continue
+                if deadline is not None and time.time() > deadline:
+                    print(f"{run}: not started (time budget spent); rerun to continue", flush=True)
                     continue
                 common = dict(n_tasks=len(tasks), mode="classification", dropout=0.5, batch_size=32,
                               learning_rate=1e-3, seed=seed)
@@ -65,23 +77,52 @@ def main():
                     model = MolGNNModel(featurizer=featurizer, conv=conv, num_layers=5, hidden_dim=300, **common)
                 else:
                     model = MolGNNModel.from_pretrained(os.path.join(args.weights_dir, weights + ".pth"), **common)
-                t = time.time()
-                curve = []
-                for epoch in range(1, args.epochs + 1):
+                state_dir = os.path.join(args.out, "state", run)
+                curve_csv = os.path.join(args.out, "curves", run + ".csv")
+                curve, seconds = [], 0.0
+                if os.path.isdir(state_dir) and model.get_checkpoints(state_dir) and os.path.exists(curve_csv):
+                    model.restore(model_dir=state_dir)
+                    done_rows = pd.read_csv(curve_csv)
+                    curve = list(zip(done_rows["valid"], done_rows["test"]))
+                    seconds = float(done_rows["seconds"].sum())
+                    print(f"{run}: resumed after epoch {len(curve)}", flush=True)
+                while len(curve) < args.epochs:
+                    if deadline is not None and time.time() > deadline:
+                        break
+                    t = time.time()
                     model.fit(train, nb_epoch=1, checkpoint_interval=0)
                     curve.append((score(model, valid), score(model, test)))
+                    seconds += time.time() - t
+                    _save_epoch(model, state_dir, curve_csv, curve, time.time() - t)
+                if len(curve) < args.epochs:
+                    print(f"{run}: time budget spent after epoch {len(curve)}; rerun to continue", flush=True)
+                    continue
                 best = max(range(len(curve)), key=lambda i: curve[i][0])
                 row = {"dataset": name, "weights": weights, "seed": seed, "split": args.split,
                        "test_at_best_valid": curve[best][1], "best_epoch": best + 1, "valid_best": curve[best][0],
-                       "test_last": curve[-1][1], "epochs": args.epochs, "seconds": round(time.time() - t, 1)}
+                       "test_last": curve[-1][1], "epochs": args.epochs, "seconds": round(seconds, 1)}
                 print(row, flush=True)
                 rows.append(row)
                 pd.DataFrame(rows).to_csv(csv, index=False)
     df = pd.DataFrame(rows)
+    if not len(df):
+        return
     for col in ("test_at_best_valid", "test_last"):
         t = (df.groupby(["dataset", "weights"])[col].agg(["mean", "std", "count"]) * [100, 100, 1]).round(1)
         print(f"\n{col} (ROC-AUC x 100, mean / std / seeds)\n{t.unstack(1).to_string()}")
     print("\ncommand:", " ".join([sys.executable] + sys.argv))
+
+
+def _save_epoch(model, state_dir, curve_csv, curve, epoch_seconds):
+    """Training state first, then the curve: a run stopped in between redoes at most one epoch."""
+    model.save_checkpoint(max_checkpoints_to_keep=1, model_dir=state_dir)
+    os.makedirs(os.path.dirname(curve_csv), exist_ok=True)
+    old = pd.read_csv(curve_csv)["seconds"].tolist() if os.path.exists(curve_csv) else []
+    old = old[:len(curve) - 1]
+    frame = pd.DataFrame({"epoch": range(1, len(curve) + 1), "valid": [v for v, _ in curve],
+                          "test": [t for _, t in curve], "seconds": old + [round(epoch_seconds, 1)]})
+    frame.to_csv(curve_csv + ".tmp", index=False)
+    os.replace(curve_csv + ".tmp", curve_csv)
 
 
 if __name__ == "__main__":

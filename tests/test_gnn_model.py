@@ -55,6 +55,23 @@ def test_restore_gives_identical_predictions(tmp_path):
     np.testing.assert_array_equal(fresh.predict(ds), before)
 
 
+def test_restore_then_fit_continues_like_an_uninterrupted_run(tmp_path):
+    # The seeded shuffle and dropout of epoch k depend on how many epochs ran before: a checkpoint carries that
+    # count, so 2 epochs + restore + 2 epochs equals 4 epochs in one go (gradual unfreezing included).
+    ds = make_dataset(MolGraphFeaturizer("rich"))
+    options = dict(dropout=0.3, batch_size=4, strategy="gradual_unfreeze", strategy_options={"unfreeze_every": 1})
+    straight = small_model(**options)
+    straight.fit(ds, nb_epoch=4, checkpoint_interval=0)
+    first = small_model(**options)
+    first.fit(ds, nb_epoch=2, checkpoint_interval=0)
+    first.save_checkpoint(max_checkpoints_to_keep=1, model_dir=str(tmp_path / "state"))
+    second = small_model(**options)
+    second.restore(model_dir=str(tmp_path / "state"))
+    assert second.get_global_step() == first.get_global_step()
+    second.fit(ds, nb_epoch=2, checkpoint_interval=0)
+    np.testing.assert_array_equal(second.predict(ds), straight.predict(ds))
+
+
 def test_seeded_runs_are_identical_and_seeds_differ():
     ds = make_dataset(MolGraphFeaturizer("rich"))
     preds = []

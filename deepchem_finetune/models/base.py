@@ -253,15 +253,56 @@ class BackboneModel(dc.models.TorchModel):
             self.model = network
 
     def save_checkpoint(self, max_checkpoints_to_keep: int = 5, model_dir=None) -> None:
-        """DeepChem's checkpoint (weights, optimizer, step); written by rank 0 only, never with DDP names."""
-        if not distributed.is_main_process():
+        """DeepChem's checkpoint (weights, optimizer, step, files ``checkpoint1.pt`` newest first), plus the epoch
+        counters that drive the seeded shuffle, dropout and strategy schedule, so that :meth:`restore` followed by
+        ``fit`` continues exactly as an uninterrupted run would. Written by rank 0 only, never with DDP names.
+
+        Examples
+        --------
+        >>> model.fit(train, nb_epoch=3, checkpoint_interval=0)  # doctest: +SKIP
+        >>> model.save_checkpoint(max_checkpoints_to_keep=1, model_dir="run/state")  # doctest: +SKIP
+        >>> later = MolGNNModel(...same arguments...); later.restore(model_dir="run/state")  # doctest: +SKIP
+        >>> later.fit(train, nb_epoch=1)  # epoch 4 of the same run  # doctest: +SKIP
+        """
+        if max_checkpoints_to_keep == 0 or not distributed.is_main_process():
             return
-        network = self.model
-        self.model = getattr(network, "module", network)
-        try:
-            super().save_checkpoint(max_checkpoints_to_keep, model_dir)
-        finally:
-            self.model = network
+        self._ensure_built()
+        model_dir = self.model_dir if model_dir is None else model_dir
+        os.makedirs(model_dir, exist_ok=True)
+        network = getattr(self.model, "module", self.model)
+        data = {"model_state_dict": network.state_dict(), "optimizer_state_dict": self._pytorch_optimizer.state_dict(),
+                "global_step": self._global_step, "epochs_started": self._epochs_started,
+                "strategy_epochs": self._strategy_epochs, "corruption_rng": self._corruption_rng.get_state()}
+        tmp = os.path.join(model_dir, "temp_checkpoint.pt")
+        torch.save(data, tmp)
+        paths = [os.path.join(model_dir, f"checkpoint{i + 1}.pt") for i in range(max_checkpoints_to_keep)]
+        if os.path.exists(paths[-1]):
+            os.remove(paths[-1])
+        for i in reversed(range(max_checkpoints_to_keep - 1)):
+            if os.path.exists(paths[i]):
+                os.rename(paths[i], paths[i + 1])
+        os.replace(tmp, paths[0])
+
+    def restore(self, checkpoint: Optional[str] = None, model_dir: Optional[str] = None,
+                strict: Optional[bool] = True) -> None:
+        """Reload a :meth:`save_checkpoint` file (the newest in ``model_dir`` by default) with
+        ``torch.load(weights_only=True)``; checkpoints written by DeepChem's own ``TorchModel`` load too (their
+        epoch counters stay as they are)."""
+        from deepchem_finetune.checkpoint import safe_torch_load
+        self._ensure_built()
+        if checkpoint is None:
+            found = self.get_checkpoints(model_dir)
+            if not found:
+                raise ValueError(f"no checkpoint*.pt in {model_dir or self.model_dir}")
+            checkpoint = min(found, key=lambda f: int(os.path.basename(f)[len("checkpoint"):-len(".pt")] or 0))
+        data = safe_torch_load(checkpoint)
+        self.model.load_state_dict(data["model_state_dict"], strict=strict)
+        self._pytorch_optimizer.load_state_dict(data["optimizer_state_dict"])
+        self._global_step = int(data["global_step"])
+        self._epochs_started = int(data.get("epochs_started", self._epochs_started))
+        self._strategy_epochs = int(data.get("strategy_epochs", self._strategy_epochs))
+        if "corruption_rng" in data:
+            self._corruption_rng.set_state(data["corruption_rng"])
 
     # --------------------------------------------------------------------------- batches
     def _collate(self, X: np.ndarray):
