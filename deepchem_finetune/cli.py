@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--max-epochs", type=int, default=150)
     demo.add_argument("--patience", type=int, default=30)
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    demo.add_argument("--pretrained", default="gin_zinc60k_am_desc",
+    demo.add_argument("--pretrained", default="gin_zinc60k_desc30",  # = demo.DEMO_CHECKPOINT (tested)
                       help="zoo name or checkpoint folder to fine-tune; 'none' skips it")
     demo.set_defaults(func=_cmd_demo)
 

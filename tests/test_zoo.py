@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from deepchem_finetune import MolGNNModel, SeqCNNModel
-from deepchem_finetune.cli import main
+from deepchem_finetune.cli import build_parser, main
 from deepchem_finetune.demo import DEMO_CHECKPOINT
 from deepchem_finetune.models.pretrained import ZOO_DIR, read_pretrained, zoo_names, zoo_table
 
@@ -17,6 +17,7 @@ def test_zoo_lists_the_demo_checkpoint_with_its_provenance(capsys):
     assert len(row["data"]["sha256"]) == 64 and row["data"]["size"] > 0
     assert main(["zoo"]) == 0
     assert DEMO_CHECKPOINT in capsys.readouterr().out
+    assert build_parser().parse_args(["demo"]).pretrained == DEMO_CHECKPOINT  # `make demo` runs the same one
 
 
 def test_every_zoo_entry_loads_by_name_and_predicts():
