@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import warnings
 from typing import Optional, Sequence
 
@@ -291,10 +292,14 @@ class BackboneModel(dc.models.TorchModel):
         from deepchem_finetune.checkpoint import safe_torch_load
         self._ensure_built()
         if checkpoint is None:
-            found = self.get_checkpoints(model_dir)
-            if not found:
-                raise ValueError(f"no checkpoint*.pt in {model_dir or self.model_dir}")
-            checkpoint = min(found, key=lambda f: int(os.path.basename(f)[len("checkpoint"):-len(".pt")] or 0))
+            numbered = {}
+            for path in self.get_checkpoints(model_dir):
+                match = re.fullmatch(r"checkpoint(\d+)\.pt", os.path.basename(path))
+                if match:
+                    numbered[int(match.group(1))] = path
+            if not numbered:
+                raise ValueError(f"no checkpoint<N>.pt in {model_dir or self.model_dir}")
+            checkpoint = numbered[min(numbered)]  # checkpoint1.pt is the newest
         data = safe_torch_load(checkpoint)
         self.model.load_state_dict(data["model_state_dict"], strict=strict)
         self._pytorch_optimizer.load_state_dict(data["optimizer_state_dict"])
