@@ -3,10 +3,17 @@
 ``fit_with_early_stopping`` calls ``model.fit(train, nb_epoch=1)`` once per epoch, scores the
 validation set, keeps the best weights in memory and stops after ``patience`` epochs without
 improvement. The returned test score is the one at the best-validation epoch.
+
+With ``state_dir`` a run survives being killed: after every epoch it writes the training state
+(``model.save_checkpoint``: weights, optimizer, epoch counters), the best weights so far (``best.safetensors``)
+and the scores (``progress.json``), and a later call with the same arguments continues from the last finished
+epoch, giving what the uninterrupted run gives.
 """
 from __future__ import annotations
 
 import copy
+import json
+import os
 import time
 from typing import Dict, Optional, Sequence
 
@@ -17,7 +24,7 @@ from deepchem_finetune.metrics import higher_is_better, score
 
 def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequence = (), max_epochs: int = 100,
                             patience: int = 20, progress: bool = True, desc: Optional[str] = None,
-                            metric: Optional[str] = None) -> Dict:
+                            metric: Optional[str] = None, state_dir: Optional[str] = None) -> Dict:
     """Train epoch by epoch, select the best-validation epoch and restore its weights.
 
     Parameters
@@ -37,6 +44,9 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
     metric: str, optional
         Selection (and test) metric: 'roc_auc', 'rmse' or 'spearman'; default ROC-AUC for classification,
         RMSE for regression (:func:`deepchem_finetune.metrics.score`).
+    state_dir: str, optional
+        Folder for the per-epoch training state; if it holds the state of an earlier, interrupted call with the
+        same model and data, training continues from there (see the module docstring). Delete it to start over.
 
     Returns
     -------
@@ -51,15 +61,23 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
     better = higher_is_better(model.mode, metric)
     best, best_epoch, best_state = None, 0, None
     history = []
+    earlier_seconds = 0.0
+    if state_dir is not None and os.path.isfile(os.path.join(state_dir, PROGRESS_FILE)):
+        history, best, best_epoch, best_state, earlier_seconds = _restore_state(model, state_dir)
     start = time.time()
-    bar = tqdm(range(1, max_epochs + 1), desc=desc or type(model).__name__, disable=not progress, leave=False)
+    bar = tqdm(range(len(history) + 1, max_epochs + 1), desc=desc or type(model).__name__, disable=not progress,
+               leave=False)
     for epoch in bar:
+        if history and epoch - 1 - best_epoch >= patience:
+            break  # an interrupted run that had already stopped
         model.fit(train, nb_epoch=1, checkpoint_interval=0)
         s = score(model, valid, transformers, metric=metric)
         history.append(s)
         if best is None or (s > best if better else s < best):
             best, best_epoch = s, epoch
             best_state = copy.deepcopy(model.model.state_dict())
+        if state_dir is not None:
+            _save_state(model, state_dir, history, best, best_epoch, best_state, earlier_seconds + time.time() - start)
         bar.set_postfix(valid=f"{s:.3f}", best=f"{best:.3f}@{best_epoch}")
         if epoch - best_epoch >= patience:
             break
@@ -67,4 +85,38 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
     model.model.load_state_dict(best_state)
     test_score = score(model, test, transformers, metric=metric) if test is not None else None
     return {"best_epoch": best_epoch, "valid_score": best, "test_score": test_score, "epochs_run": len(history),
-            "history": history, "seconds": time.time() - start}
+            "history": history, "seconds": earlier_seconds + time.time() - start}
+
+
+PROGRESS_FILE, BEST_FILE = "progress.json", "best.safetensors"
+
+
+def _save_state(model, state_dir, history, best, best_epoch, best_state, seconds) -> None:
+    """Write epoch k's training state and best weights into ``state_dir/epoch<k>/``, then point ``progress.json``
+    at it (an atomic rename), then delete older epoch folders: a run killed at any moment resumes from a
+    consistent epoch."""
+    import shutil
+    from safetensors.torch import save_file
+    name = f"epoch{len(history)}"
+    folder = os.path.join(state_dir, name)
+    model.save_checkpoint(max_checkpoints_to_keep=1, model_dir=folder)
+    save_file({k: v.detach().cpu().contiguous() for k, v in best_state.items()}, os.path.join(folder, BEST_FILE))
+    tmp = os.path.join(state_dir, PROGRESS_FILE + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump({"folder": name, "history": history, "best": best, "best_epoch": best_epoch, "seconds": seconds},
+                  fh)
+    os.replace(tmp, os.path.join(state_dir, PROGRESS_FILE))
+    for old in os.listdir(state_dir):
+        if old.startswith("epoch") and old != name:
+            shutil.rmtree(os.path.join(state_dir, old), ignore_errors=True)
+
+
+def _restore_state(model, state_dir):
+    from safetensors.torch import load_file
+    with open(os.path.join(state_dir, PROGRESS_FILE)) as fh:
+        progress = json.load(fh)
+    folder = os.path.join(state_dir, progress["folder"])
+    model.restore(model_dir=folder)
+    best_state = load_file(os.path.join(folder, BEST_FILE))
+    return (list(progress["history"]), progress["best"], int(progress["best_epoch"]), best_state,
+            float(progress["seconds"]))

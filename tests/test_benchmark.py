@@ -1,5 +1,6 @@
 """The benchmark command: quick run writes CSV / markdown / PNG, a rerun skips finished cells, leakage refused."""
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -27,6 +28,7 @@ def test_quick_benchmark_outputs_and_resume(tmp_path, cache_dir, capsys):
     assert open(f"{out}/summary.png", "rb").read(8).startswith(b"\x89PNG")
     split = json.load(open(f"{out}/splits/bbbp_scaffold_seed0.json"))
     assert len(split["train"]) == 1631 and len(split["test"]) == 204
+    assert os.listdir(f"{out}/state") == []  # per-epoch training state is removed once a cell's row is written
     capsys.readouterr()
     df2 = run_benchmark(["bbbp", "delaney"], ["gnn", "rf"], seeds=[0], quick=True, out_dir=out,
                         data_dir=str(MOLECULENET_DIR), progress=False)

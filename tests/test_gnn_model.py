@@ -147,3 +147,27 @@ def test_predict_smiles_reports_invalid_rows_as_nan():
     assert out.shape == (3, 1) and np.isnan(out[1, 0]) and np.isfinite(out[[0, 2]]).all()
     with pytest.raises(ValueError, match="index 1"):
         m.predict_smiles(["CCO", "C1CC"])
+
+
+def test_early_stopping_run_resumes_from_its_state_dir(tmp_path):
+    # 2 epochs (as if killed), then the same call with 5 epochs and the same state_dir, equals 5 epochs in one go:
+    # same validation history, same selected epoch, same restored weights.
+    from deepchem_finetune.training import fit_with_early_stopping
+    feat = MolGraphFeaturizer("rich")
+    train = make_dataset(feat, y=np.array([[i % 2] for i in range(10)], dtype=float))
+    valid = make_dataset(feat, y=np.array([[(i + 1) % 2] for i in range(10)], dtype=float))
+    options = dict(dropout=0.3, batch_size=4)
+    reference = small_model(**options)
+    straight = fit_with_early_stopping(reference, train, valid, max_epochs=5, patience=5, progress=False)
+    state = str(tmp_path / "state")
+    first = fit_with_early_stopping(small_model(**options), train, valid, max_epochs=2, patience=5, progress=False,
+                                    state_dir=state)
+    assert first["epochs_run"] == 2
+    model = small_model(**options)
+    epochs_trained, fit = [], model.fit
+    model.fit = lambda *args, **kwargs: epochs_trained.append(1) or fit(*args, **kwargs)
+    resumed = fit_with_early_stopping(model, train, valid, max_epochs=5, patience=5, progress=False, state_dir=state)
+    assert len(epochs_trained) == 3  # epochs 3-5 only
+    assert resumed["history"] == straight["history"] and resumed["best_epoch"] == straight["best_epoch"]
+    np.testing.assert_array_equal(model.predict(valid), reference.predict(valid))
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["epoch5", "progress.json"]

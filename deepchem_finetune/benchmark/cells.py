@@ -107,10 +107,10 @@ def _checkpoint(cell: Dict, allow_leakage: bool):
     return ckpt, ",".join(overlap)
 
 
-def _fit(model, parts, transformers, metric, max_epochs, patience) -> Dict:
+def _fit(model, parts, transformers, metric, max_epochs, patience, state_dir=None) -> Dict:
     train, valid, test = parts
     out = fit_with_early_stopping(model, train, valid, test, transformers, max_epochs=max_epochs, patience=patience,
-                                  progress=False, metric=metric)
+                                  progress=False, metric=metric, state_dir=state_dir)
     return {"test": out["test_score"], "valid": out["valid_score"], "best_epoch": out["best_epoch"],
             "epochs": out["epochs_run"]}
 
@@ -159,7 +159,8 @@ def run_ridge(cell, data_dir, protein_dir, **_) -> Tuple[Dict, Tuple]:
     return {"test": res["test_spearman"], "valid": res["valid_spearman"], "best_epoch": None, "epochs": None}, parts
 
 
-def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage) -> Tuple[Dict, Tuple]:
+def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage,
+            state_dir=None) -> Tuple[Dict, Tuple]:
     mode, metric = cell_mode_and_metric(cell["dataset"])
     ckpt, flag = _checkpoint(cell, allow_leakage)
     opts = {k: v for k, v in model_options.items() if k != "featurizer" and k not in NESTED_OPTIONS}
@@ -174,10 +175,11 @@ def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, al
         model = MolGNNModel.from_pretrained(ckpt, n_tasks=len(tasks), mode=mode, strategy=cell["strategy"],
                                             seed=cell["seed"], **{k: v for k, v in opts.items()
                                                                   if k in FINE_TUNE_OPTIONS})
-    return {**_fit(model, parts, tr, metric, max_epochs, patience), "leakage": flag}, parts
+    return {**_fit(model, parts, tr, metric, max_epochs, patience, state_dir), "leakage": flag}, parts
 
 
-def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage) -> Tuple[Dict, Tuple]:
+def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage,
+               state_dir=None) -> Tuple[Dict, Tuple]:
     """SeqCNN: on FLIP with residue tokens; on MoleculeNet with SMILES tokens. A scratch SMILES model builds its
     vocabulary from the training split's SMILES (label-free; unseen tokens become ``<unk>``)."""
     mode, metric = cell_mode_and_metric(cell["dataset"])
@@ -196,7 +198,7 @@ def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options,
     else:
         model = SeqCNNModel.from_pretrained(ckpt, n_tasks=len(tasks), mode=mode, strategy=cell["strategy"],
                                             seed=cell["seed"], **shared)
-    return {**_fit(model, parts, tr, metric, max_epochs, patience), "leakage": flag}, parts
+    return {**_fit(model, parts, tr, metric, max_epochs, patience, state_dir), "leakage": flag}, parts
 
 
 def _flip_max_length(cell, protein_dir) -> int:

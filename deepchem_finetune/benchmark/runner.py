@@ -9,12 +9,18 @@ models are skipped there, ``ridge`` is skipped on molecules). Splits: ``scaffold
 ``hu2020_scaffold``, ``random_scaffold`` (seeded by the cell's seed). Each cell trains with early stopping and
 reports the test score at the best-validation epoch: ROC-AUC (mean over tasks with both classes), RMSE, or
 Spearman for FLIP.
+
+Resuming works at two levels: finished cells (rows of ``results.csv``) are skipped, and a GNN or SeqCNN cell that
+was killed mid-training continues from its last finished epoch (its state lives in ``<out_dir>/state/<cell>/``
+until the row is written).
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
+import shutil
 import time
 from typing import Dict, Iterable, List, Optional
 
@@ -98,11 +104,14 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
             continue  # another process sharing this out_dir finished it meanwhile
         t = time.time()
         runner = RUNNERS[family(cell["model"])]
+        state_dir = os.path.join(out_dir, "state", _cell_folder(cell))
         res, parts = runner(cell, data_dir=data_dir, protein_dir=protein_dir, max_epochs=max_epochs,
-                            patience=patience, model_options=model_options, allow_leakage=allow_leakage)
+                            patience=patience, model_options=model_options, allow_leakage=allow_leakage,
+                            state_dir=state_dir)
         _save_split(out_dir, cell, parts)
         _append_row(csv, {**cell, "metric": cell_mode_and_metric(cell["dataset"])[1], **res,
                           "seconds": round(time.time() - t, 1)})
+        shutil.rmtree(state_dir, ignore_errors=True)
     rows = _read_rows(csv)
     df = pd.DataFrame(rows)
     if len(df):
@@ -143,6 +152,14 @@ def merge_results(sources: Iterable[str]) -> pd.DataFrame:
     if dup.any():
         logger.warning("%d cell(s) appear in several sources; keeping the last one of each", int(dup.sum()))
     return df[~dup].reset_index(drop=True)
+
+
+def _cell_folder(cell: Dict) -> str:
+    """A file-system-safe folder name that is unique per cell."""
+    import hashlib
+    key = "|".join(_key(cell))
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{cell['dataset']}_{cell['model']}_s{cell['seed']}")[-80:]
+    return f"{readable}_{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def _key(row: Dict) -> tuple:
