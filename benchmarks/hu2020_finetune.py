@@ -23,6 +23,7 @@ the same command continues each unfinished run from its last finished epoch, exa
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -85,6 +86,13 @@ def main():
                     done_rows = pd.read_csv(curve_csv)
                     curve = list(zip(done_rows["valid"], done_rows["test"]))
                     seconds = float(done_rows["seconds"].sum())
+                    if model._epochs_started == len(curve) + 1:
+                        # stopped after saving the state of an epoch and before writing its scores: score it now
+                        curve.append((score(model, valid), score(model, test)))
+                        _save_epoch(model, state_dir, curve_csv, curve, float("nan"))
+                    if model._epochs_started != len(curve):
+                        raise RuntimeError(f"{state_dir} is at epoch {model._epochs_started} but {curve_csv} has "
+                                           f"{len(curve)} rows; delete both to start this run over")
                     print(f"{run}: resumed after epoch {len(curve)}", flush=True)
                 while len(curve) < args.epochs:
                     if deadline is not None and time.time() > deadline:
@@ -104,6 +112,7 @@ def main():
                 print(row, flush=True)
                 rows.append(row)
                 pd.DataFrame(rows).to_csv(csv, index=False)
+                shutil.rmtree(state_dir, ignore_errors=True)  # the curve stays
     df = pd.DataFrame(rows)
     if not len(df):
         return
@@ -114,7 +123,7 @@ def main():
 
 
 def _save_epoch(model, state_dir, curve_csv, curve, epoch_seconds):
-    """Training state first, then the curve: a run stopped in between redoes at most one epoch."""
+    """Training state first, then the curve; a run stopped in between is completed on resume (see main)."""
     model.save_checkpoint(max_checkpoints_to_keep=1, model_dir=state_dir)
     os.makedirs(os.path.dirname(curve_csv), exist_ok=True)
     old = pd.read_csv(curve_csv)["seconds"].tolist() if os.path.exists(curve_csv) else []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import time
 from typing import Dict, Optional, Sequence
@@ -20,6 +21,8 @@ from typing import Dict, Optional, Sequence
 from tqdm.auto import tqdm
 
 from deepchem_finetune.metrics import higher_is_better, score
+
+logger = logging.getLogger(__name__)
 
 
 def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequence = (), max_epochs: int = 100,
@@ -62,8 +65,13 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
     best, best_epoch, best_state = None, 0, None
     history = []
     earlier_seconds = 0.0
-    if state_dir is not None and os.path.isfile(os.path.join(state_dir, PROGRESS_FILE)):
-        history, best, best_epoch, best_state, earlier_seconds = _restore_state(model, state_dir)
+    signature = None
+    if state_dir is not None:
+        signature = _signature(model, train, valid, patience, metric)
+        if os.path.isfile(os.path.join(state_dir, PROGRESS_FILE)):
+            restored = _restore_state(model, state_dir, signature)
+            if restored is not None:
+                history, best, best_epoch, best_state, earlier_seconds = restored
     start = time.time()
     bar = tqdm(range(len(history) + 1, max_epochs + 1), desc=desc or type(model).__name__, disable=not progress,
                leave=False)
@@ -77,7 +85,8 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
             best, best_epoch = s, epoch
             best_state = copy.deepcopy(model.model.state_dict())
         if state_dir is not None:
-            _save_state(model, state_dir, history, best, best_epoch, best_state, earlier_seconds + time.time() - start)
+            _save_state(model, state_dir, history, best, best_epoch, best_state, earlier_seconds + time.time() - start,
+                        signature)
         bar.set_postfix(valid=f"{s:.3f}", best=f"{best:.3f}@{best_epoch}")
         if epoch - best_epoch >= patience:
             break
@@ -91,30 +100,50 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
 PROGRESS_FILE, BEST_FILE = "progress.json", "best.safetensors"
 
 
-def _save_state(model, state_dir, history, best, best_epoch, best_state, seconds) -> None:
+def _signature(model, train, valid, patience, metric) -> Dict:
+    """What must match for a saved state to be continued: the network's parameter shapes, the data sizes, the
+    patience and the metric (``max_epochs`` may grow: a run can be extended)."""
+    import hashlib
+    shapes = ";".join(f"{k}:{tuple(v.shape)}" for k, v in model.model.state_dict().items())
+    return {"parameters": hashlib.sha256(shapes.encode()).hexdigest()[:16], "n_train": len(train),
+            "n_valid": len(valid), "patience": patience, "metric": metric}
+
+
+def _save_state(model, state_dir, history, best, best_epoch, best_state, seconds, signature) -> None:
     """Write epoch k's training state and best weights into ``state_dir/epoch<k>/``, then point ``progress.json``
     at it (an atomic rename), then delete older epoch folders: a run killed at any moment resumes from a
     consistent epoch."""
     import shutil
     from safetensors.torch import save_file
+    from deepchem_finetune import distributed
+    if not distributed.is_main_process():
+        return
     name = f"epoch{len(history)}"
     folder = os.path.join(state_dir, name)
     model.save_checkpoint(max_checkpoints_to_keep=1, model_dir=folder)
     save_file({k: v.detach().cpu().contiguous() for k, v in best_state.items()}, os.path.join(folder, BEST_FILE))
     tmp = os.path.join(state_dir, PROGRESS_FILE + ".tmp")
     with open(tmp, "w") as fh:
-        json.dump({"folder": name, "history": history, "best": best, "best_epoch": best_epoch, "seconds": seconds},
-                  fh)
+        json.dump({"folder": name, "history": history, "best": best, "best_epoch": best_epoch, "seconds": seconds,
+                   "signature": signature}, fh)
     os.replace(tmp, os.path.join(state_dir, PROGRESS_FILE))
     for old in os.listdir(state_dir):
         if old.startswith("epoch") and old != name:
             shutil.rmtree(os.path.join(state_dir, old), ignore_errors=True)
 
 
-def _restore_state(model, state_dir):
+def _restore_state(model, state_dir, signature):
+    """The saved run's history and best weights (and the model restored to its last epoch), or None, after a
+    warning and removing the folder, when the state belongs to another model, data or schedule."""
+    import shutil
     from safetensors.torch import load_file
     with open(os.path.join(state_dir, PROGRESS_FILE)) as fh:
         progress = json.load(fh)
+    if progress.get("signature") != signature:
+        logger.warning("%s holds the state of a different run (saved %s, now %s); starting over", state_dir,
+                       progress.get("signature"), signature)
+        shutil.rmtree(state_dir, ignore_errors=True)
+        return None
     folder = os.path.join(state_dir, progress["folder"])
     model.restore(model_dir=folder)
     best_state = load_file(os.path.join(folder, BEST_FILE))

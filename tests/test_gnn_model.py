@@ -70,6 +70,10 @@ def test_restore_then_fit_continues_like_an_uninterrupted_run(tmp_path):
     assert second.get_global_step() == first.get_global_step()
     second.fit(ds, nb_epoch=2, checkpoint_interval=0)
     np.testing.assert_array_equal(second.predict(ds), straight.predict(ds))
+    # DeepChem's own idiom, fit(restore=True), gives the same
+    third = small_model(model_dir=str(tmp_path / "state"), **options)
+    third.fit(ds, nb_epoch=2, checkpoint_interval=0, restore=True)
+    np.testing.assert_array_equal(third.predict(ds), straight.predict(ds))
 
 
 def test_seeded_runs_are_identical_and_seeds_differ():
@@ -171,3 +175,7 @@ def test_early_stopping_run_resumes_from_its_state_dir(tmp_path):
     assert resumed["history"] == straight["history"] and resumed["best_epoch"] == straight["best_epoch"]
     np.testing.assert_array_equal(model.predict(valid), reference.predict(valid))
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["epoch5", "progress.json"]
+    # the state of another model or schedule is not continued: the run starts over
+    other = fit_with_early_stopping(small_model(hidden_dim=16), train, valid, max_epochs=1, patience=5,
+                                    progress=False, state_dir=state)
+    assert other["epochs_run"] == 1

@@ -91,7 +91,10 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
         family(m)  # unknown names fail before anything runs
     os.makedirs(os.path.join(out_dir, "splits"), exist_ok=True)
     csv = os.path.join(out_dir, "results.csv")
-    done = {_key(r) for r in _read_rows(csv)}
+    done_rows = _read_rows(csv)
+    done = {_key(r) for r in done_rows}
+    for row in done_rows:  # state left by a process killed between writing its row and cleaning up
+        shutil.rmtree(os.path.join(out_dir, "state", _cell_folder(row)), ignore_errors=True)
     cells = [c for c in _cells(list(datasets), list(models), list(strategies), list(splits), list(seeds))
              if _key(c) not in done]
     deadline = None if time_budget_min is None else time.time() + 60 * time_budget_min

@@ -239,10 +239,16 @@ class BackboneModel(dc.models.TorchModel):
         from deepchem_finetune.featurizers import featurizer_from_spec
         return featurizer_from_spec(self.featurizer_spec)
 
-    def fit_generator(self, generator, *args, **kwargs):
+    def fit_generator(self, generator, max_checkpoints_to_keep: int = 5, checkpoint_interval: int = 1000,
+                      restore: bool = False, *args, **kwargs):
         """DeepChem's ``fit_generator``, without its per-log-interval torch warning (see ``_compat``);
-        inside a torch.distributed process group the network is wrapped in DDP for the run."""
+        inside a torch.distributed process group the network is wrapped in DDP for the run. ``restore=True``
+        restores before the first batch is drawn (DeepChem restores after it), so the restored epoch counters
+        decide that epoch's shuffle, dropout and frozen blocks."""
         self._ensure_built()
+        if restore:
+            self.restore()
+        args = (max_checkpoints_to_keep, checkpoint_interval, False) + args
         network = self.model
         if distributed.is_distributed():
             self.model = distributed.wrap(network)
@@ -301,7 +307,7 @@ class BackboneModel(dc.models.TorchModel):
                 raise ValueError(f"no checkpoint<N>.pt in {model_dir or self.model_dir}")
             checkpoint = numbered[min(numbered)]  # checkpoint1.pt is the newest
         data = safe_torch_load(checkpoint)
-        self.model.load_state_dict(data["model_state_dict"], strict=strict)
+        getattr(self.model, "module", self.model).load_state_dict(data["model_state_dict"], strict=strict)
         self._pytorch_optimizer.load_state_dict(data["optimizer_state_dict"])
         self._global_step = int(data["global_step"])
         self._epochs_started = int(data.get("epochs_started", self._epochs_started))
