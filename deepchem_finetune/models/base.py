@@ -262,7 +262,9 @@ class BackboneModel(dc.models.TorchModel):
     def save_checkpoint(self, max_checkpoints_to_keep: int = 5, model_dir=None) -> None:
         """DeepChem's checkpoint (weights, optimizer, step, files ``checkpoint1.pt`` newest first), plus the epoch
         counters that drive the seeded shuffle, dropout and strategy schedule, so that :meth:`restore` followed by
-        ``fit`` continues exactly as an uninterrupted run would. Written by rank 0 only, never with DDP names.
+        ``fit`` continues exactly as an uninterrupted run would when the checkpoint was taken between epochs (one taken
+        mid-epoch, e.g. by ``checkpoint_interval``, resumes with the next epoch's shuffle). Written by rank 0 only,
+        never with DDP names.
 
         Examples
         --------
