@@ -80,16 +80,15 @@ def main():
                     model = MolGNNModel.from_pretrained(os.path.join(args.weights_dir, weights + ".pth"), **common)
                 state_dir = os.path.join(args.out, "state", run)
                 curve_csv = os.path.join(args.out, "curves", run + ".csv")
-                curve, seconds = [], 0.0
+                curve = []  # (valid, test, seconds) per finished epoch
                 if os.path.isdir(state_dir) and model.get_checkpoints(state_dir) and os.path.exists(curve_csv):
                     model.restore(model_dir=state_dir)
                     done_rows = pd.read_csv(curve_csv)
-                    curve = list(zip(done_rows["valid"], done_rows["test"]))
-                    seconds = float(done_rows["seconds"].sum())
+                    curve = list(zip(done_rows["valid"], done_rows["test"], done_rows["seconds"]))
                     if model._epochs_started == len(curve) + 1:
                         # stopped after saving the state of an epoch and before writing its scores: score it now
-                        curve.append((score(model, valid), score(model, test)))
-                        _save_epoch(model, state_dir, curve_csv, curve, float("nan"))
+                        curve.append((score(model, valid), score(model, test), float("nan")))
+                        _save_epoch(model, state_dir, curve_csv, curve)
                     if model._epochs_started != len(curve):
                         raise RuntimeError(f"{state_dir} is at epoch {model._epochs_started} but {curve_csv} has "
                                            f"{len(curve)} rows; delete both to start this run over")
@@ -99,16 +98,16 @@ def main():
                         break
                     t = time.time()
                     model.fit(train, nb_epoch=1, checkpoint_interval=0)
-                    curve.append((score(model, valid), score(model, test)))
-                    seconds += time.time() - t
-                    _save_epoch(model, state_dir, curve_csv, curve, time.time() - t)
+                    curve.append((score(model, valid), score(model, test), round(time.time() - t, 1)))
+                    _save_epoch(model, state_dir, curve_csv, curve)
                 if len(curve) < args.epochs:
                     print(f"{run}: time budget spent after epoch {len(curve)}; rerun to continue", flush=True)
                     continue
                 best = max(range(len(curve)), key=lambda i: curve[i][0])
                 row = {"dataset": name, "weights": weights, "seed": seed, "split": args.split,
                        "test_at_best_valid": curve[best][1], "best_epoch": best + 1, "valid_best": curve[best][0],
-                       "test_last": curve[-1][1], "epochs": args.epochs, "seconds": round(seconds, 1)}
+                       "test_last": curve[-1][1], "epochs": args.epochs,
+                       "seconds": round(float(pd.Series([c[2] for c in curve]).sum()), 1)}
                 print(row, flush=True)
                 rows.append(row)
                 pd.DataFrame(rows).to_csv(csv, index=False)
@@ -122,14 +121,12 @@ def main():
     print("\ncommand:", " ".join([sys.executable] + sys.argv))
 
 
-def _save_epoch(model, state_dir, curve_csv, curve, epoch_seconds):
+def _save_epoch(model, state_dir, curve_csv, curve):
     """Training state first, then the curve; a run stopped in between is completed on resume (see main)."""
     model.save_checkpoint(max_checkpoints_to_keep=1, model_dir=state_dir)
     os.makedirs(os.path.dirname(curve_csv), exist_ok=True)
-    old = pd.read_csv(curve_csv)["seconds"].tolist() if os.path.exists(curve_csv) else []
-    old = old[:len(curve) - 1]
-    frame = pd.DataFrame({"epoch": range(1, len(curve) + 1), "valid": [v for v, _ in curve],
-                          "test": [t for _, t in curve], "seconds": old + [round(epoch_seconds, 1)]})
+    frame = pd.DataFrame(curve, columns=["valid", "test", "seconds"])
+    frame.insert(0, "epoch", range(1, len(curve) + 1))
     frame.to_csv(curve_csv + ".tmp", index=False)
     os.replace(curve_csv + ".tmp", curve_csv)
 

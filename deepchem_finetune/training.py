@@ -12,14 +12,17 @@ epoch, giving what the uninterrupted run gives.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import os
+import shutil
 import time
 from typing import Dict, Optional, Sequence
 
 from tqdm.auto import tqdm
 
+from deepchem_finetune import distributed
 from deepchem_finetune.metrics import higher_is_better, score
 
 logger = logging.getLogger(__name__)
@@ -103,7 +106,6 @@ PROGRESS_FILE, BEST_FILE = "progress.json", "best.safetensors"
 def _signature(model, train, valid, patience, metric) -> Dict:
     """What must match for a saved state to be continued: the network's parameter shapes, the data sizes, the
     patience and the metric (``max_epochs`` may grow: a run can be extended)."""
-    import hashlib
     shapes = ";".join(f"{k}:{tuple(v.shape)}" for k, v in model.model.state_dict().items())
     return {"parameters": hashlib.sha256(shapes.encode()).hexdigest()[:16], "n_train": len(train),
             "n_valid": len(valid), "patience": patience, "metric": metric}
@@ -113,9 +115,7 @@ def _save_state(model, state_dir, history, best, best_epoch, best_state, seconds
     """Write epoch k's training state and best weights into ``state_dir/epoch<k>/``, then point ``progress.json``
     at it (an atomic rename), then delete older epoch folders: a run killed at any moment resumes from a
     consistent epoch."""
-    import shutil
     from safetensors.torch import save_file
-    from deepchem_finetune import distributed
     if not distributed.is_main_process():
         return
     name = f"epoch{len(history)}"
@@ -135,7 +135,6 @@ def _save_state(model, state_dir, history, best, best_epoch, best_state, seconds
 def _restore_state(model, state_dir, signature):
     """The saved run's history and best weights (and the model restored to its last epoch), or None, after a
     warning and removing the folder, when the state belongs to another model, data or schedule."""
-    import shutil
     from safetensors.torch import load_file
     with open(os.path.join(state_dir, PROGRESS_FILE)) as fh:
         progress = json.load(fh)

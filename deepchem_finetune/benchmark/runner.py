@@ -16,6 +16,7 @@ until the row is written).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -159,7 +160,6 @@ def merge_results(sources: Iterable[str]) -> pd.DataFrame:
 
 def _cell_folder(cell: Dict) -> str:
     """A file-system-safe folder name that is unique per cell."""
-    import hashlib
     key = "|".join(_key(cell))
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{cell['dataset']}_{cell['model']}_s{cell['seed']}")[-80:]
     return f"{readable}_{hashlib.sha256(key.encode()).hexdigest()[:10]}"

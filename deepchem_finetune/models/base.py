@@ -294,9 +294,22 @@ class BackboneModel(dc.models.TorchModel):
 
     def restore(self, checkpoint: Optional[str] = None, model_dir: Optional[str] = None,
                 strict: Optional[bool] = True) -> None:
-        """Reload a :meth:`save_checkpoint` file (the newest in ``model_dir`` by default) with
-        ``torch.load(weights_only=True)``; checkpoints written by DeepChem's own ``TorchModel`` load too (their
-        epoch counters stay as they are)."""
+        """Reload a :meth:`save_checkpoint` file with ``torch.load(weights_only=True)``; checkpoints written by
+        DeepChem's own ``TorchModel`` load too (their epoch counters stay as they are).
+
+        Parameters
+        ----------
+        checkpoint: str, optional
+            A ``checkpoint<N>.pt`` file; default the newest (``checkpoint1.pt``) in ``model_dir``.
+        model_dir: str, optional
+            Default ``self.model_dir``. A folder without ``checkpoint<N>.pt`` raises ValueError naming it.
+        strict: bool, optional (default True)
+            Parameter names must match exactly.
+
+        Examples
+        --------
+        >>> model.restore(model_dir="run/state")  # doctest: +SKIP
+        """
         from deepchem_finetune.checkpoint import safe_torch_load
         self._ensure_built()
         if checkpoint is None:
