@@ -14,15 +14,16 @@ initialisation and batch order. ROC-AUC per task over labelled entries, averaged
 classes. Reported: test ROC-AUC at the best-validation epoch and at the last epoch. Split indices are
 saved to ``<out>/splits/``.
 
-Long runs (HIV: ~80 s an epoch on one core, 100 epochs a run) can be spread over several sessions: after every
-epoch the run's training state (weights, optimizer, epoch counters: ``save_checkpoint``) goes to
-``<out>/state/<dataset>_<weights>_s<seed>/`` and its per-epoch scores to ``<out>/curves/<same>.csv``; rerunning
-the same command continues each unfinished run from its last finished epoch, exactly as if uninterrupted.
-``--time-budget MIN`` stops starting epochs after MIN minutes.
+Long runs (HIV: ~80 s an epoch on one core, 100 epochs a run) can be spread over several sessions: each run
+goes through ``fit_with_early_stopping`` with patience = epochs, the test set monitored after every epoch and its
+training state in ``<out>/state/<dataset>_<weights>_s<seed>/``; rerunning the same command continues each
+unfinished run from its last finished epoch, exactly as if uninterrupted. ``--time-budget MIN`` stops starting
+epochs after MIN minutes. A finished run's per-epoch scores go to ``<out>/curves/<same>.csv``.
 """
 import argparse
 import json
 import os
+import math
 import shutil
 import sys
 import time
@@ -32,8 +33,8 @@ import torch
 
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
 from deepchem_finetune.data import load_moleculenet
-from deepchem_finetune.metrics import score
 from deepchem_finetune.splits import SPLITTERS
+from deepchem_finetune.training import PROGRESS_FILE, fit_with_early_stopping
 
 
 def main():
@@ -79,35 +80,26 @@ def main():
                 else:
                     model = MolGNNModel.from_pretrained(os.path.join(args.weights_dir, weights + ".pth"), **common)
                 state_dir = os.path.join(args.out, "state", run)
-                curve_csv = os.path.join(args.out, "curves", run + ".csv")
-                curve = []  # (valid, test, seconds) per finished epoch
-                if os.path.isdir(state_dir) and model.get_checkpoints(state_dir) and os.path.exists(curve_csv):
-                    model.restore(model_dir=state_dir)
-                    done_rows = pd.read_csv(curve_csv)
-                    curve = list(zip(done_rows["valid"], done_rows["test"], done_rows["seconds"]))
-                    if model._epochs_started == len(curve) + 1:
-                        # stopped after saving the state of an epoch and before writing its scores: score it now
-                        curve.append((score(model, valid), score(model, test), float("nan")))
-                        _save_epoch(model, state_dir, curve_csv, curve)
-                    if model._epochs_started != len(curve):
-                        raise RuntimeError(f"{state_dir} is at epoch {model._epochs_started} but {curve_csv} has "
-                                           f"{len(curve)} rows; delete both to start this run over")
-                    print(f"{run}: resumed after epoch {len(curve)}", flush=True)
-                while len(curve) < args.epochs:
-                    if deadline is not None and time.time() > deadline:
-                        break
-                    t = time.time()
-                    model.fit(train, nb_epoch=1, checkpoint_interval=0)
-                    curve.append((score(model, valid), score(model, test), round(time.time() - t, 1)))
-                    _save_epoch(model, state_dir, curve_csv, curve)
-                if len(curve) < args.epochs:
-                    print(f"{run}: time budget spent after epoch {len(curve)}; rerun to continue", flush=True)
+                if os.path.isdir(state_dir) and not os.path.isfile(os.path.join(state_dir, PROGRESS_FILE)):
+                    raise RuntimeError(f"{state_dir} holds a state this script cannot continue (written before it used "
+                                       "fit_with_early_stopping); delete it to start this run over")
+                budget = None if deadline is None else max(0.0, deadline - time.time())
+                out = fit_with_early_stopping(model, train, valid, max_epochs=args.epochs, patience=args.epochs,
+                                              progress=False, state_dir=state_dir, monitor={"test": test},
+                                              time_limit=budget)
+                if not out["completed"]:
+                    print(f"{run}: time budget spent after epoch {out['epochs_run']}; rerun to continue", flush=True)
                     continue
-                best = max(range(len(curve)), key=lambda i: curve[i][0])
+                test_curve = out["monitored"]["test"]
+                curve = pd.DataFrame({"epoch": range(1, out["epochs_run"] + 1), "valid": out["history"],
+                                      "test": test_curve, "seconds": out["epoch_seconds"]})
+                os.makedirs(os.path.join(args.out, "curves"), exist_ok=True)
+                curve.to_csv(os.path.join(args.out, "curves", run + ".csv"), index=False)
+                best = out["best_epoch"]
                 row = {"dataset": name, "weights": weights, "seed": seed, "split": args.split,
-                       "test_at_best_valid": curve[best][1], "best_epoch": best + 1, "valid_best": curve[best][0],
-                       "test_last": curve[-1][1], "epochs": args.epochs,
-                       "seconds": round(float(pd.Series([c[2] for c in curve]).sum()), 1)}
+                       "test_at_best_valid": test_curve[best - 1], "best_epoch": best, "valid_best": out["valid_score"],
+                       "test_last": test_curve[-1], "epochs": args.epochs,
+                       "seconds": round(math.fsum(t for t in out["epoch_seconds"] if t == t), 1)}
                 print(row, flush=True)
                 rows.append(row)
                 pd.DataFrame(rows).to_csv(csv, index=False)
@@ -119,16 +111,6 @@ def main():
         t = (df.groupby(["dataset", "weights"])[col].agg(["mean", "std", "count"]) * [100, 100, 1]).round(1)
         print(f"\n{col} (ROC-AUC x 100, mean / std / seeds)\n{t.unstack(1).to_string()}")
     print("\ncommand:", " ".join([sys.executable] + sys.argv))
-
-
-def _save_epoch(model, state_dir, curve_csv, curve):
-    """Training state first, then the curve; a run stopped in between is completed on resume (see main)."""
-    model.save_checkpoint(max_checkpoints_to_keep=1, model_dir=state_dir)
-    os.makedirs(os.path.dirname(curve_csv), exist_ok=True)
-    frame = pd.DataFrame(curve, columns=["valid", "test", "seconds"])
-    frame.insert(0, "epoch", range(1, len(curve) + 1))
-    frame.to_csv(curve_csv + ".tmp", index=False)
-    os.replace(curve_csv + ".tmp", curve_csv)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequence = (), max_epochs: int = 100,
                             patience: int = 20, progress: bool = True, desc: Optional[str] = None,
-                            metric: Optional[str] = None, state_dir: Optional[str] = None) -> Dict:
+                            metric: Optional[str] = None, state_dir: Optional[str] = None,
+                            monitor: Optional[Dict] = None, time_limit: Optional[float] = None) -> Dict:
     """Train epoch by epoch, select the best-validation epoch and restore its weights.
 
     Parameters
@@ -53,65 +54,93 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
     state_dir: str, optional
         Folder for the per-epoch training state; if it holds the state of an earlier, interrupted call with the
         same model and data, training continues from there (see the module docstring). Delete it to start over.
+    monitor: dict of str to dc.data.Dataset, optional
+        Extra datasets scored after every epoch with that epoch's weights (not used for selection), e.g.
+        ``{"test": test}`` for protocols that also report the last epoch's test score. Their scores are kept in
+        the state, so a resumed run has them for every epoch.
+    time_limit: float, optional
+        Seconds after which no new epoch is started; the result then has ``completed`` False and, with
+        ``state_dir``, the same call later continues the run.
 
     Returns
     -------
     dict
         ``best_epoch`` (1-based), ``valid_score``, ``test_score`` (or None), ``epochs_run``,
-        ``history`` (validation score per epoch), ``seconds``.
+        ``history`` (validation score per epoch), ``monitored`` (name -> score per epoch),
+        ``epoch_seconds`` (wall time per epoch, training and scoring), ``seconds``, ``completed`` (False when
+        ``time_limit`` stopped the run before patience or ``max_epochs`` did).
 
     Examples
     --------
     >>> out = fit_with_early_stopping(model, train, valid, test, max_epochs=5)  # doctest: +SKIP
+    >>> out = fit_with_early_stopping(model, train, valid, max_epochs=100, patience=100,
+    ...                               monitor={"test": test}, state_dir="state/run0")  # doctest: +SKIP
+    >>> last_test = out["monitored"]["test"][-1]  # doctest: +SKIP
     """
     better = higher_is_better(model.mode, metric)
+    monitor = dict(monitor or {})
     best, best_epoch, best_state = None, 0, None
-    history = []
+    history, monitored, epoch_seconds = [], {name: [] for name in monitor}, []
     earlier_seconds = 0.0
     signature = None
     if state_dir is not None:
-        signature = _signature(model, train, valid, patience, metric)
+        signature = _signature(model, train, valid, patience, metric, monitor)
         if os.path.isfile(os.path.join(state_dir, PROGRESS_FILE)):
             restored = _restore_state(model, state_dir, signature)
             if restored is not None:
-                history, best, best_epoch, best_state, earlier_seconds = restored
+                history, monitored, epoch_seconds, best, best_epoch, best_state, earlier_seconds = restored
     start = time.time()
+    completed = True
     bar = tqdm(range(len(history) + 1, max_epochs + 1), desc=desc or type(model).__name__, disable=not progress,
                leave=False)
     for epoch in bar:
         if history and epoch - 1 - best_epoch >= patience:
             break  # an interrupted run that had already stopped
+        if time_limit is not None and time.time() - start > time_limit:
+            completed = False
+            break
+        epoch_start = time.time()
         model.fit(train, nb_epoch=1, checkpoint_interval=0)
         s = score(model, valid, transformers, metric=metric)
         history.append(s)
+        for name, dataset in monitor.items():
+            monitored[name].append(score(model, dataset, transformers, metric=metric))
+        epoch_seconds.append(round(time.time() - epoch_start, 2))
         if best is None or (s > best if better else s < best):
             best, best_epoch = s, epoch
             best_state = copy.deepcopy(model.model.state_dict())
         if state_dir is not None:
-            _save_state(model, state_dir, history, best, best_epoch, best_state, earlier_seconds + time.time() - start,
-                        signature)
+            _save_state(model, state_dir, history, monitored, epoch_seconds, best, best_epoch, best_state,
+                        earlier_seconds + time.time() - start, signature)
         bar.set_postfix(valid=f"{s:.3f}", best=f"{best:.3f}@{best_epoch}")
         if epoch - best_epoch >= patience:
             break
     bar.close()
-    model.model.load_state_dict(best_state)
-    test_score = score(model, test, transformers, metric=metric) if test is not None else None
+    test_score = None
+    if best_state is not None:  # None only when time_limit stopped the run before its first epoch
+        model.model.load_state_dict(best_state)
+        test_score = score(model, test, transformers, metric=metric) if test is not None else None
     return {"best_epoch": best_epoch, "valid_score": best, "test_score": test_score, "epochs_run": len(history),
-            "history": history, "seconds": earlier_seconds + time.time() - start}
+            "history": history, "monitored": monitored, "epoch_seconds": epoch_seconds,
+            "seconds": earlier_seconds + time.time() - start, "completed": completed}
 
 
 PROGRESS_FILE, BEST_FILE = "progress.json", "best.safetensors"
 
 
-def _signature(model, train, valid, patience, metric) -> Dict:
+def _signature(model, train, valid, patience, metric, monitor) -> Dict:
     """What must match for a saved state to be continued: the network's parameter shapes, the data sizes, the
-    patience and the metric (``max_epochs`` may grow: a run can be extended)."""
+    patience, the metric and the monitored datasets (``max_epochs`` may grow: a run can be extended)."""
     shapes = ";".join(f"{k}:{tuple(v.shape)}" for k, v in model.model.state_dict().items())
-    return {"parameters": hashlib.sha256(shapes.encode()).hexdigest()[:16], "n_train": len(train),
-            "n_valid": len(valid), "patience": patience, "metric": metric}
+    signature = {"parameters": hashlib.sha256(shapes.encode()).hexdigest()[:16], "n_train": len(train),
+                 "n_valid": len(valid), "patience": patience, "metric": metric}
+    if monitor:  # absent without monitored datasets, so states written before this option still match
+        signature["monitor"] = {name: len(dataset) for name, dataset in monitor.items()}
+    return signature
 
 
-def _save_state(model, state_dir, history, best, best_epoch, best_state, seconds, signature) -> None:
+def _save_state(model, state_dir, history, monitored, epoch_seconds, best, best_epoch, best_state, seconds,
+                signature) -> None:
     """Write epoch k's training state and best weights into ``state_dir/epoch<k>/``, then point ``progress.json``
     at it (an atomic rename), then delete older epoch folders: a run killed at any moment resumes from a
     consistent epoch."""
@@ -124,8 +153,8 @@ def _save_state(model, state_dir, history, best, best_epoch, best_state, seconds
     save_file({k: v.detach().cpu().contiguous() for k, v in best_state.items()}, os.path.join(folder, BEST_FILE))
     tmp = os.path.join(state_dir, PROGRESS_FILE + ".tmp")
     with open(tmp, "w") as fh:
-        json.dump({"folder": name, "history": history, "best": best, "best_epoch": best_epoch, "seconds": seconds,
-                   "signature": signature}, fh)
+        json.dump({"folder": name, "history": history, "monitored": monitored, "epoch_seconds": epoch_seconds,
+                   "best": best, "best_epoch": best_epoch, "seconds": seconds, "signature": signature}, fh)
     os.replace(tmp, os.path.join(state_dir, PROGRESS_FILE))
     for old in os.listdir(state_dir):
         if old.startswith("epoch") and old != name:
@@ -146,5 +175,10 @@ def _restore_state(model, state_dir, signature):
     folder = os.path.join(state_dir, progress["folder"])
     model.restore(model_dir=folder)
     best_state = load_file(os.path.join(folder, BEST_FILE))
-    return (list(progress["history"]), progress["best"], int(progress["best_epoch"]), best_state,
+    history = list(progress["history"])
+    monitored = {name: list(values) for name, values in progress.get("monitored", {}).items()}
+    for name in signature.get("monitor", {}):
+        monitored.setdefault(name, [])
+    epoch_seconds = list(progress.get("epoch_seconds", [float("nan")] * len(history)))
+    return (history, monitored, epoch_seconds, progress["best"], int(progress["best_epoch"]), best_state,
             float(progress["seconds"]))

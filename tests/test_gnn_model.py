@@ -179,3 +179,37 @@ def test_early_stopping_run_resumes_from_its_state_dir(tmp_path):
     other = fit_with_early_stopping(small_model(hidden_dim=16), train, valid, max_epochs=1, patience=5,
                                     progress=False, state_dir=state)
     assert other["epochs_run"] == 1
+
+
+def test_early_stopping_monitors_extra_sets_and_stops_at_its_time_limit(tmp_path):
+    # monitor: the test set is scored with each epoch's weights (the last entry equals predicting after the last
+    # epoch); time_limit=0 stops before the next epoch (completed False) and a later call continues the run, with
+    # the monitored scores of the earlier epochs kept in the state.
+    from deepchem_finetune.metrics import score
+    from deepchem_finetune.training import fit_with_early_stopping
+    feat = MolGraphFeaturizer("rich")
+    train = make_dataset(feat, y=np.array([[i % 2] for i in range(10)], dtype=float))
+    valid = make_dataset(feat, y=np.array([[(i + 1) % 2] for i in range(10)], dtype=float))
+    test = make_dataset(feat, y=np.array([[(i // 2) % 2] for i in range(10)], dtype=float))
+    reference = small_model(dropout=0.3, batch_size=4)
+    straight = fit_with_early_stopping(reference, train, valid, max_epochs=3, patience=3, progress=False,
+                                       monitor={"test": test})
+    assert straight["completed"] and len(straight["monitored"]["test"]) == len(straight["epoch_seconds"]) == 3
+    model = small_model(dropout=0.3, batch_size=4)
+    state = str(tmp_path / "state")
+    cut = fit_with_early_stopping(model, train, valid, max_epochs=3, patience=3, progress=False,
+                                  monitor={"test": test}, state_dir=state, time_limit=0)
+    assert not cut["completed"] and cut["epochs_run"] == 0 and cut["test_score"] is None
+    first = fit_with_early_stopping(model, train, valid, max_epochs=1, patience=3, progress=False,
+                                    monitor={"test": test}, state_dir=state)
+    assert first["completed"] and first["monitored"]["test"] == straight["monitored"]["test"][:1]
+    last = small_model(dropout=0.3, batch_size=4)
+    resumed = fit_with_early_stopping(last, train, valid, max_epochs=3, patience=3, progress=False,
+                                      monitor={"test": test}, state_dir=state)
+    assert resumed["monitored"] == straight["monitored"] and resumed["history"] == straight["history"]
+    assert len(resumed["epoch_seconds"]) == 3
+    # the last monitored score is the last epoch's weights, not the selected ones
+    last_epoch = small_model(dropout=0.3, batch_size=4)
+    for _ in range(3):
+        last_epoch.fit(train, nb_epoch=1, checkpoint_interval=0)
+    assert score(last_epoch, test) == straight["monitored"]["test"][-1]
