@@ -17,13 +17,15 @@ saved to ``<out>/splits/``.
 Long runs (HIV: ~80 s an epoch on one core, 100 epochs a run) can be spread over several sessions: each run
 goes through ``fit_with_early_stopping`` with patience = epochs, the test set monitored after every epoch and its
 training state in ``<out>/state/<dataset>_<weights>_s<seed>/``; rerunning the same command continues each
-unfinished run from its last finished epoch, exactly as if uninterrupted. ``--time-budget MIN`` stops starting
-epochs after MIN minutes. A finished run's per-epoch scores go to ``<out>/curves/<same>.csv``.
+unfinished run from its last finished epoch, exactly as if uninterrupted (a larger ``--epochs`` extends it).
+``--time-budget MIN`` stops starting epochs after MIN minutes. The per-epoch scores of an unfinished run are in its
+``progress.json``; a finished run's go to ``<out>/curves/<same>.csv``. States written by the version of this script
+before 2026-12-03 (``checkpoint<N>.pt`` directly in the run's folder) are refused, not continued.
 """
 import argparse
 import json
-import os
 import math
+import os
 import shutil
 import sys
 import time
@@ -34,7 +36,7 @@ import torch
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
 from deepchem_finetune.data import load_moleculenet
 from deepchem_finetune.splits import SPLITTERS
-from deepchem_finetune.training import PROGRESS_FILE, fit_with_early_stopping
+from deepchem_finetune.training import fit_with_early_stopping
 
 
 def main():
@@ -80,11 +82,13 @@ def main():
                 else:
                     model = MolGNNModel.from_pretrained(os.path.join(args.weights_dir, weights + ".pth"), **common)
                 state_dir = os.path.join(args.out, "state", run)
-                if os.path.isdir(state_dir) and not os.path.isfile(os.path.join(state_dir, PROGRESS_FILE)):
-                    raise RuntimeError(f"{state_dir} holds a state this script cannot continue (written before it used "
-                                       "fit_with_early_stopping); delete it to start this run over")
+                if os.path.isdir(state_dir) and model.get_checkpoints(state_dir):
+                    # checkpoint<N>.pt directly in the run's folder: the state of this script before it used
+                    # fit_with_early_stopping (which keeps its checkpoints in epoch<k>/ under a progress.json)
+                    raise RuntimeError(f"{state_dir} holds a state of an older version of this script, which "
+                                       "cannot continue it; finish it with that version or delete it to start over")
                 budget = None if deadline is None else max(0.0, deadline - time.time())
-                out = fit_with_early_stopping(model, train, valid, max_epochs=args.epochs, patience=args.epochs,
+                out = fit_with_early_stopping(model, train, valid, max_epochs=args.epochs, patience=None,
                                               progress=False, state_dir=state_dir, monitor={"test": test},
                                               time_limit=budget)
                 if not out["completed"]:

@@ -68,6 +68,17 @@ def barrier() -> None:
         dist.barrier()
 
 
+def any_rank(flag: bool) -> bool:
+    """True if ``flag`` is True on any rank (every rank gets the same answer); ``flag`` itself when not
+    distributed. For decisions that must agree across ranks, such as stopping before a collective ``fit``."""
+    if not is_distributed():
+        return bool(flag)
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None
+    value = torch.tensor([1 if flag else 0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 class DDPNetwork(DistributedDataParallel):
     """DDP wrapper that still exposes the wrapped network's attributes (``backbone``, ``objective``...)."""
 

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequence = (), max_epochs: int = 100,
-                            patience: int = 20, progress: bool = True, desc: Optional[str] = None,
+                            patience: Optional[int] = 20, progress: bool = True, desc: Optional[str] = None,
                             metric: Optional[str] = None, state_dir: Optional[str] = None,
                             monitor: Optional[Dict] = None, time_limit: Optional[float] = None) -> Dict:
     """Train epoch by epoch, select the best-validation epoch and restore its weights.
@@ -44,8 +44,9 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
     transformers: sequence
         Transformers applied to the datasets (undone for scoring).
     max_epochs: int, optional (default 100)
-    patience: int, optional (default 20)
-        Epochs without validation improvement before stopping.
+    patience: int or None, optional (default 20)
+        Epochs without validation improvement before stopping; None trains all ``max_epochs`` (the selected epoch
+        is still the best-validation one).
     progress: bool, optional (default True)
         Show a tqdm bar with the running scores.
     metric: str, optional
@@ -59,21 +60,24 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
         ``{"test": test}`` for protocols that also report the last epoch's test score. Their scores are kept in
         the state, so a resumed run has them for every epoch.
     time_limit: float, optional
-        Seconds after which no new epoch is started; the result then has ``completed`` False and, with
-        ``state_dir``, the same call later continues the run.
+        Seconds, counted from after a saved state is restored, after which no new epoch is started (it is checked
+        between epochs, so a call can overrun by one epoch and its scoring); the result then has ``completed``
+        False and, with ``state_dir``, the same call later continues the run.
 
     Returns
     -------
     dict
         ``best_epoch`` (1-based), ``valid_score``, ``test_score`` (or None), ``epochs_run``,
         ``history`` (validation score per epoch), ``monitored`` (name -> score per epoch),
-        ``epoch_seconds`` (wall time per epoch, training and scoring), ``seconds``, ``completed`` (False when
-        ``time_limit`` stopped the run before patience or ``max_epochs`` did).
+        ``epoch_seconds`` (wall time per epoch, training and scoring; NaN for epochs restored from a state written
+        before this key existed), ``seconds``, ``completed`` (False when ``time_limit`` stopped the run before
+        patience or ``max_epochs`` did). When stopped before any epoch, ``best_epoch`` is 0, ``valid_score`` and
+        ``test_score`` are None and the model's weights are left as they were.
 
     Examples
     --------
     >>> out = fit_with_early_stopping(model, train, valid, test, max_epochs=5)  # doctest: +SKIP
-    >>> out = fit_with_early_stopping(model, train, valid, max_epochs=100, patience=100,
+    >>> out = fit_with_early_stopping(model, train, valid, max_epochs=100, patience=None,
     ...                               monitor={"test": test}, state_dir="state/run0")  # doctest: +SKIP
     >>> last_test = out["monitored"]["test"][-1]  # doctest: +SKIP
     """
@@ -94,9 +98,10 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
     bar = tqdm(range(len(history) + 1, max_epochs + 1), desc=desc or type(model).__name__, disable=not progress,
                leave=False)
     for epoch in bar:
-        if history and epoch - 1 - best_epoch >= patience:
+        if history and patience is not None and epoch - 1 - best_epoch >= patience:
             break  # an interrupted run that had already stopped
-        if time_limit is not None and time.time() - start > time_limit:
+        # every rank must take the same decision: a rank that stops while another starts fit would hang DDP
+        if time_limit is not None and distributed.any_rank(time.time() - start >= time_limit):
             completed = False
             break
         epoch_start = time.time()
@@ -113,7 +118,7 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
             _save_state(model, state_dir, history, monitored, epoch_seconds, best, best_epoch, best_state,
                         earlier_seconds + time.time() - start, signature)
         bar.set_postfix(valid=f"{s:.3f}", best=f"{best:.3f}@{best_epoch}")
-        if epoch - best_epoch >= patience:
+        if patience is not None and epoch - best_epoch >= patience:
             break
     bar.close()
     test_score = None
@@ -162,8 +167,9 @@ def _save_state(model, state_dir, history, monitored, epoch_seconds, best, best_
 
 
 def _restore_state(model, state_dir, signature):
-    """The saved run's history and best weights (and the model restored to its last epoch), or None, after a
-    warning and removing the folder, when the state belongs to another model, data or schedule."""
+    """The saved run's scores (validation history, monitored scores, epoch seconds), best score, epoch and weights,
+    and total seconds, with the model restored to its last epoch; or None, after a warning and removing the folder,
+    when the state belongs to another model, data or schedule."""
     from safetensors.torch import load_file
     with open(os.path.join(state_dir, PROGRESS_FILE)) as fh:
         progress = json.load(fh)

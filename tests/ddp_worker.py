@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
-from deepchem_finetune.distributed import init_from_env
+from deepchem_finetune.distributed import any_rank, init_from_env
 
 
 def main(out: str) -> None:
@@ -28,7 +28,8 @@ def main(out: str) -> None:
     digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.model.parameters())).hexdigest()
     with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:
         json.dump({"rank": rank, "world": world, "losses": losses, "digest": digest,
-                   "steps": model.get_global_step()}, fh)
+                   "steps": model.get_global_step(),
+                   "any_rank": [any_rank(rank == 1), any_rank(False)]}, fh)
     torch.distributed.destroy_process_group()
 
 

@@ -22,5 +22,6 @@ def test_ddp_two_gloo_processes(tmp_path):
     assert r0["digest"] == r1["digest"]  # DDP kept the replicas identical
     assert r0["steps"] == r1["steps"] == 6 * 4  # 64 molecules, batch 8, half the batches per rank
     assert r0["losses"][-1] < r0["losses"][0]
+    assert r0["any_rank"] == r1["any_rank"] == [True, False]  # a stop decision taken on one rank reaches all
     checkpoints = sorted(os.listdir(tmp_path / "work"))
     assert checkpoints and all(c.startswith("checkpoint") for c in checkpoints)  # written by rank 0 only

@@ -207,9 +207,32 @@ def test_early_stopping_monitors_extra_sets_and_stops_at_its_time_limit(tmp_path
     resumed = fit_with_early_stopping(last, train, valid, max_epochs=3, patience=3, progress=False,
                                       monitor={"test": test}, state_dir=state)
     assert resumed["monitored"] == straight["monitored"] and resumed["history"] == straight["history"]
-    assert len(resumed["epoch_seconds"]) == 3
+    assert resumed["completed"] and len(resumed["epoch_seconds"]) == 3
+    again = fit_with_early_stopping(small_model(dropout=0.3, batch_size=4), train, valid, max_epochs=3, patience=3,
+                                    progress=False, monitor={"test": test}, state_dir=state)
+    assert again["completed"] and again["epochs_run"] == 3 and again["history"] == straight["history"]
     # the last monitored score is the last epoch's weights, not the selected ones
     last_epoch = small_model(dropout=0.3, batch_size=4)
     for _ in range(3):
         last_epoch.fit(train, nb_epoch=1, checkpoint_interval=0)
     assert score(last_epoch, test) == straight["monitored"]["test"][-1]
+
+
+def test_early_stopping_without_patience_and_state_written_before_epoch_seconds(tmp_path):
+    # patience=None trains every epoch; a progress.json without the newer keys (monitored, epoch_seconds) still
+    # resumes, with NaN seconds for its epochs.
+    import json
+    from deepchem_finetune.training import PROGRESS_FILE, fit_with_early_stopping
+    feat = MolGraphFeaturizer("rich")
+    train = make_dataset(feat, y=np.array([[i % 2] for i in range(10)], dtype=float))
+    valid = make_dataset(feat, y=np.array([[(i + 1) % 2] for i in range(10)], dtype=float))
+    state = tmp_path / "state"
+    first = fit_with_early_stopping(small_model(), train, valid, max_epochs=1, patience=None, progress=False,
+                                    state_dir=str(state))
+    progress = json.loads((state / PROGRESS_FILE).read_text())
+    del progress["monitored"], progress["epoch_seconds"]
+    (state / PROGRESS_FILE).write_text(json.dumps(progress))
+    out = fit_with_early_stopping(small_model(), train, valid, max_epochs=4, patience=None, progress=False,
+                                  state_dir=str(state))
+    assert out["epochs_run"] == 4 and out["history"][:1] == first["history"] and out["monitored"] == {}
+    assert np.isnan(out["epoch_seconds"][0]) and np.isfinite(out["epoch_seconds"][1:]).all()
