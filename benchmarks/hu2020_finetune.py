@@ -15,12 +15,12 @@ classes. Reported: test ROC-AUC at the best-validation epoch and at the last epo
 saved to ``<out>/splits/``.
 
 Long runs (HIV: ~80 s an epoch on one core, 100 epochs a run) can be spread over several sessions: each run
-goes through ``fit_with_early_stopping`` with patience = epochs, the test set monitored after every epoch and its
+goes through ``fit_with_early_stopping`` without early stopping (``patience=None``), the test set monitored after every epoch and its
 training state in ``<out>/state/<dataset>_<weights>_s<seed>/``; rerunning the same command continues each
 unfinished run from its last finished epoch, exactly as if uninterrupted (a larger ``--epochs`` extends it).
 ``--time-budget MIN`` stops starting epochs after MIN minutes. The per-epoch scores of an unfinished run are in its
-``progress.json``; a finished run's go to ``<out>/curves/<same>.csv``. States written by the version of this script
-before 2026-12-03 (``checkpoint<N>.pt`` directly in the run's folder) are refused, not continued.
+``progress.json``; a finished run's go to ``<out>/curves/<same>.csv``. States written by the versions of this script
+before commit a294fc1 (``checkpoint<N>.pt`` directly in the run's folder) are refused, not continued.
 """
 import argparse
 import json
