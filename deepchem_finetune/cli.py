@@ -83,6 +83,15 @@ def _cmd_benchmark(args) -> int:
 
 
 def _parse_value(text: str):
+    """``--model-option`` value: int, float, true/false, or the string itself.
+
+    Examples
+    --------
+    >>> _parse_value("300"), _parse_value("0.5"), _parse_value("False"), _parse_value("rich")
+    (300, 0.5, False, 'rich')
+    """
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
     for cast in (int, float):
         try:
             return cast(text)
@@ -200,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--time-budget", type=float, help="minutes; no new cell starts after it")
     bench.add_argument("--model-option", action="append", metavar="KEY=VALUE",
                        help="scratch model option, e.g. hidden_dim=300; seqcnn.width=64 for SeqCNN; "
-                            "rf.n_estimators=100 for the random forest (repeatable)")
+                            "rf.n_estimators=100 for the random forest; dropout, batch_size, learning_rate, "
+                            "precision and compile=true also apply to pretrained models (repeatable)")
     bench.add_argument("--allow-leakage", action="store_true",
                        help="run (flagged) cells whose checkpoint saw the dataset in pretraining")
     bench.add_argument("--no-progress", action="store_true")

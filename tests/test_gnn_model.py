@@ -131,6 +131,37 @@ def test_wrong_featurizer_is_a_clear_error():
         m.predict(ds2)
 
 
+def test_feature_index_out_of_range_is_rejected_before_the_model_runs():
+    m = small_model(featurizer=MolGraphFeaturizer("hu2020"))
+    graphs = m.get_featurizer().featurize(["CCO", "c1ccccc1"])
+    graphs[1].node_features[0, 0] = 500  # atomic-number index past the 120-row table
+    with pytest.raises(ValueError, match="atom feature index out of range.*120"):
+        m.predict(dc.data.NumpyDataset(graphs))
+    graphs[1].node_features[0, 0] = 5
+    graphs[0].edge_features[0, 1] = -1
+    with pytest.raises(ValueError, match="bond feature index out of range"):
+        m.predict(dc.data.NumpyDataset(graphs))
+
+
+@pytest.mark.slow
+def test_compiled_backbone_matches_eager_and_keeps_parameter_names(tmp_path):
+    # compile=True runs the same function through torch.compile (dynamic shapes): same outputs and gradients up
+    # to float32 rounding, same checkpoint keys, no recompilation for batches of other sizes
+    eager = small_model(featurizer=MolGraphFeaturizer("hu2020"), conv="gcn")
+    compiled = small_model(featurizer=MolGraphFeaturizer("hu2020"), conv="gcn", compile=True,
+                           model_dir=str(tmp_path / "c"))
+    assert list(compiled.model.state_dict()) == list(eager.model.state_dict())
+    ds = make_dataset(eager.get_featurizer(), y=np.array([[i % 2] for i in range(10)], dtype=float))
+    np.testing.assert_allclose(compiled.predict(ds), eager.predict(ds), atol=1e-5)
+    eager.fit(ds, nb_epoch=3, checkpoint_interval=0)
+    compiled.fit(ds, nb_epoch=3, checkpoint_interval=0)
+    np.testing.assert_allclose(compiled.predict(ds), eager.predict(ds), atol=1e-4)
+    compiled.save_checkpoint(max_checkpoints_to_keep=1)
+    plain = small_model(featurizer=MolGraphFeaturizer("hu2020"), conv="gcn", model_dir=str(tmp_path / "c"))
+    plain.restore()
+    np.testing.assert_allclose(plain.predict(ds), compiled.predict(ds), atol=1e-5)
+
+
 def test_bad_labels_and_arguments():
     m = small_model()
     ds = make_dataset(m.get_featurizer(), y=np.full((10, 1), 2.0))

@@ -158,7 +158,9 @@ def build_graph_cache(encoding: dict, edge_index: torch.Tensor, edge_attr: torch
     src_all, dst_all = torch.cat([src, loops]), torch.cat([dst, loops])
     e_in = edge_inputs(encoding, edge_attr, n)
     edge_sum = torch.zeros(n, e_in.shape[1], device=e_in.device).index_add_(0, dst_all, e_in)
-    deg = torch.bincount(dst_all, minlength=n).to(e_in.dtype).unsqueeze(1)
+    # in-degree by a sum of ones rather than bincount, whose data-dependent output size breaks torch.compile graphs
+    deg = torch.zeros(n, 1, dtype=e_in.dtype, device=e_in.device).index_add_(
+        0, dst_all, torch.ones(dst_all.shape[0], 1, dtype=e_in.dtype, device=e_in.device))
     inv_sqrt = deg.pow(-0.5)
     norm = inv_sqrt.index_select(0, src_all) * inv_sqrt.index_select(0, dst_all)
     norm_edge_sum = torch.zeros_like(edge_sum).index_add_(0, dst_all, norm * e_in)

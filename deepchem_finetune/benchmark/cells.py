@@ -29,7 +29,7 @@ MOLECULE_ONLY = ("gnn", "rf")
 SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
 #: options that do not change pretrained weights and may be set when fine-tuning a checkpoint
-FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision")
+FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision", "compile")
 #: model families whose options travel as a nested dict (``--model-option seqcnn.width=64`` -> {"seqcnn": {...}})
 NESTED_OPTIONS = ("seqcnn", "rf")
 

@@ -73,8 +73,8 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
         Start no new cell after this many minutes (finished cells are kept; rerun to continue).
     model_options: dict, optional
         MolGNNModel options for scratch GNNs (``featurizer`` preset, ``num_layers``, ``hidden_dim``, ...);
-        ``dropout``/``batch_size``/``learning_rate``/``precision`` also apply to pretrained models; a nested ``seqcnn``
-        dict holds scratch SeqCNN options (``width``, ``depth``, ``kernel_size``, ``max_length`` for SMILES).
+        ``dropout``/``batch_size``/``learning_rate``/``precision``/``compile`` also apply to pretrained models; a
+        nested ``seqcnn`` dict holds scratch SeqCNN options (``width``, ``depth``, ``kernel_size``, ``max_length`` for SMILES).
     allow_leakage: bool
         Run cells whose checkpoint saw the dataset in pretraining (flagged in column ``leakage``).
 

@@ -5,14 +5,15 @@ Concatenating the arrays of a list of ``GraphData`` directly is ~10x faster than
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch_geometric.data import Batch
 
 
-def graphs_to_batch(graphs: Sequence, device=None) -> Batch:
+def graphs_to_batch(graphs: Sequence, device=None,
+                    validate: Optional[Callable[[np.ndarray, np.ndarray], None]] = None) -> Batch:
     """Concatenate ``GraphData`` objects into one torch-geometric ``Batch``.
 
     Parameters
@@ -20,6 +21,9 @@ def graphs_to_batch(graphs: Sequence, device=None) -> Batch:
     graphs: sequence of dc.feat.GraphData
         Each with ``node_features``, ``edge_index`` and ``edge_features``.
     device: torch.device, optional
+    validate: callable, optional
+        Called as ``validate(atom_features, bond_features)`` on the concatenated numpy arrays before they
+        become tensors, so input checks cost no device synchronisation; it raises to reject the batch.
 
     Returns
     -------
@@ -47,6 +51,8 @@ def graphs_to_batch(graphs: Sequence, device=None) -> Batch:
     x = np.concatenate([g.node_features for g in graphs])
     edge_index = np.concatenate([g.edge_index for g in graphs], axis=1) + np.repeat(ptr[:-1], n_edges)
     edge_attr = np.concatenate([g.edge_features for g in graphs])
+    if validate is not None:
+        validate(x, edge_attr)
     batch = np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)
     return Batch(x=_tensor(x, device), edge_index=torch.as_tensor(edge_index, device=device),
                  edge_attr=_tensor(edge_attr, device), batch=torch.as_tensor(batch, device=device),

@@ -75,7 +75,8 @@ class BackboneModel(dc.models.TorchModel):
                  mode: str = "classification", n_classes: int = 2, objective=None,
                  objective_options: Optional[dict] = None, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
                  seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
-                 precision: str = "fp32", batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
+                 precision: str = "fp32", compile: bool = False, batch_size: int = 32, learning_rate: float = 1e-3,
+                 **kwargs):
         unknown = set(kwargs) - _TORCHMODEL_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(unknown)}; "
@@ -97,6 +98,10 @@ class BackboneModel(dc.models.TorchModel):
                                                              int(torch.randint(2**31, ()).item()))
         self.head_config = {"hidden_dims": list(head_hidden), "dropout": head_dropout}
         network = TaskNetwork(backbone, head, objective, precision)
+        self.compiled = bool(compile)
+        if self.compiled:
+            # nn.Module.compile keeps parameter names (no ``_orig_mod.`` prefix), so checkpoints are unchanged
+            backbone.compile(dynamic=True)
         self.strategy: Strategy = get_strategy(strategy, **(strategy_options or {}))
         self.pretrained_reference = None  # backbone weights at load time (L2-SP), set by load_pretrained
         self.parent_provenance = None  # provenance of the checkpoint this model was loaded from

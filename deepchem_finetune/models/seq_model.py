@@ -53,6 +53,8 @@ class SeqCNNModel(BackboneModel):
         'full', 'frozen', 'gradual_unfreeze', 'layerwise_lr' or 'l2_sp'; ``strategy_options`` its options.
     precision: str, optional (default "fp32")
         "bf16" runs backbone and head under bfloat16 autocast.
+    compile: bool, optional (default False)
+        ``torch.compile`` the backbone (dynamic shapes); see :class:`~deepchem_finetune.models.MolGNNModel`.
     batch_size: int, optional (default 32)
     learning_rate: float, optional (default 1e-3)
     **kwargs:
@@ -79,7 +81,7 @@ class SeqCNNModel(BackboneModel):
                  inner_width: Optional[int] = None, dropout: float = 0.0, pooling: str = "mean",
                  head_hidden: Sequence[int] = (), head_dropout: float = 0.0, seed: Optional[int] = None,
                  strategy="full", strategy_options: Optional[dict] = None, precision: str = "fp32",
-                 batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
+                 compile: bool = False, batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
         if featurizer is None:
             featurizer = ProteinTokenizer(max_length=512)
         enc = input_encoding(featurizer)
@@ -97,8 +99,8 @@ class SeqCNNModel(BackboneModel):
                          n_classes=n_classes, objective=objective, objective_options=objective_options,
                          head_hidden=head_hidden, head_dropout=head_dropout,
                          seed=None if seed is None else seed + 1, strategy=strategy,
-                         strategy_options=strategy_options, precision=precision, batch_size=batch_size,
-                         learning_rate=learning_rate, **kwargs)
+                         strategy_options=strategy_options, precision=precision, compile=compile,
+                         batch_size=batch_size, learning_rate=learning_rate, **kwargs)
         self.seed = seed
 
     @classmethod
