@@ -105,6 +105,7 @@ def main():
                 row = {"dataset": name, "weights": weights, "seed": seed, "split": args.split,
                        "test_at_best_valid": test_curve[best - 1], "best_epoch": best, "valid_best": out["valid_score"],
                        "test_last": test_curve[-1], "epochs": args.epochs, "device": _device_name(model),
+                       "compile": args.compile,
                        "seconds": round(math.fsum(t for t in out["epoch_seconds"] if t == t), 1)}
                 print(row, flush=True)
                 rows.append(row)

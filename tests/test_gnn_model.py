@@ -145,8 +145,8 @@ def test_feature_index_out_of_range_is_rejected_before_the_model_runs():
 
 @pytest.mark.slow
 def test_compiled_backbone_matches_eager_and_keeps_parameter_names(tmp_path):
-    # compile=True runs the same function through torch.compile (dynamic shapes): same outputs and gradients up
-    # to float32 rounding, same checkpoint keys, no recompilation for batches of other sizes
+    # compile=True runs the same function through torch.compile (dynamic shapes): same outputs and training up
+    # to float32 rounding, same checkpoint keys (a compiled model's checkpoint restores into a plain one)
     eager = small_model(featurizer=MolGraphFeaturizer("hu2020"), conv="gcn")
     compiled = small_model(featurizer=MolGraphFeaturizer("hu2020"), conv="gcn", compile=True,
                            model_dir=str(tmp_path / "c"))
@@ -160,6 +160,8 @@ def test_compiled_backbone_matches_eager_and_keeps_parameter_names(tmp_path):
     plain = small_model(featurizer=MolGraphFeaturizer("hu2020"), conv="gcn", model_dir=str(tmp_path / "c"))
     plain.restore()
     np.testing.assert_allclose(plain.predict(ds), compiled.predict(ds), atol=1e-5)
+    with pytest.raises(TypeError, match="compile must be True or False"):
+        small_model(compile="no")
 
 
 def test_bad_labels_and_arguments():

@@ -98,7 +98,9 @@ class BackboneModel(dc.models.TorchModel):
                                                              int(torch.randint(2**31, ()).item()))
         self.head_config = {"hidden_dims": list(head_hidden), "dropout": head_dropout}
         network = TaskNetwork(backbone, head, objective, precision)
-        self.compiled = bool(compile)
+        if not isinstance(compile, bool):
+            raise TypeError(f"compile must be True or False, got {compile!r}")
+        self.compiled = compile
         if self.compiled:
             # nn.Module.compile keeps parameter names (no ``_orig_mod.`` prefix), so checkpoints are unchanged
             backbone.compile(dynamic=True)

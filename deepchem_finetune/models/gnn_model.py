@@ -53,10 +53,13 @@ class MolGNNModel(BackboneModel):
         "bf16" runs the backbone and head under bfloat16 autocast (about 2x faster matrix products on
         CPUs with AVX512-BF16/AMX); the loss and outputs stay float32.
     compile: bool, optional (default False)
-        ``torch.compile`` the backbone (dynamic shapes, so graph batches of any size reuse one compilation).
-        Meant for GPUs, where it fuses the many small kernels of a message-passing step; on a CPU it was
-        measured no faster. The first batches of training and of prediction pay the compilation (10-30 s
-        on a CPU). Parameter names, checkpoints and ``save_pretrained`` files are the same as without it.
+        ``torch.compile`` the backbone's forward (dynamic shapes: batches of other sizes reuse the compiled
+        code; training and prediction are compiled once each, and a strategy that freezes blocks epoch by
+        epoch, ``gradual_unfreeze``, recompiles at each change). Meant for GPUs, where it fuses the many small
+        kernels of a message-passing step; on a CPU it was measured no faster. The first batches of training
+        and of prediction pay the compilation (10-30 s on a CPU). Pretraining objectives that call
+        ``encode_nodes`` directly (attribute masking, context prediction) run uncompiled. Parameter names,
+        checkpoints and ``save_pretrained`` files are the same as without it.
     batch_size: int, optional (default 32)
     learning_rate: float, optional (default 1e-3)
     **kwargs:

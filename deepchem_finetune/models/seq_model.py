@@ -54,7 +54,9 @@ class SeqCNNModel(BackboneModel):
     precision: str, optional (default "fp32")
         "bf16" runs backbone and head under bfloat16 autocast.
     compile: bool, optional (default False)
-        ``torch.compile`` the backbone (dynamic shapes); see :class:`~deepchem_finetune.models.MolGNNModel`.
+        ``torch.compile`` the backbone's forward (dynamic shapes); see
+        :class:`~deepchem_finetune.models.MolGNNModel`. The masked-token objective calls ``encode_tokens``
+        directly and runs uncompiled.
     batch_size: int, optional (default 32)
     learning_rate: float, optional (default 1e-3)
     **kwargs:
