@@ -116,7 +116,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_zoo(args) -> int:
-    from deepchem_finetune.models.pretrained import zoo_table
+    from deepchem_finetune.hub import zoo_table
     rows = zoo_table()
     if not rows:
         print("the zoo is empty")
@@ -138,11 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--patience", type=int, default=30)
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("--pretrained", default="gin_zinc60k_desc30",  # = demo.DEMO_CHECKPOINT (tested)
-                      help="zoo name or checkpoint folder to fine-tune; 'none' skips it")
+                      help="zoo name or pretrained folder to fine-tune; 'none' skips it")
     demo.set_defaults(func=_cmd_demo)
 
     pre = sub.add_parser("pretrain", help="pretrain a backbone on a SMILES or sequence corpus; writes a "
-                                          "checkpoint folder")
+                                          "pretrained folder")
     pre.add_argument("--backbone", default="gnn", choices=["gnn", "seq_cnn"],
                      help="gnn: MolGNN on SMILES; seq_cnn: sequence CNN (with --objective masked_tokens)")
     pre.add_argument("--objective", default="attr_masking",
@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "seq_cnn also FASTA (.fasta/.fa/.faa[.gz]) or one sequence per line (.txt/.seq)")
     pre.add_argument("--data-dir", help="MoleculeNet CSV folder for --objective supervised "
                                         "(default $DEEPCHEM_DATA_DIR)")
-    pre.add_argument("--out", required=True, help="checkpoint folder to write")
+    pre.add_argument("--out", required=True, help="pretrained folder to write (training checkpoints go to OUT.work/)")
     pre.add_argument("--featurizer", choices=["hu2020", "rich"], help="gnn: MolGraphFeaturizer preset "
                                                                        "(default hu2020)")
     pre.add_argument("--tokenizer", choices=["protein", "nucleotide", "smiles"],
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "sequences are skipped and counted unless --truncate")
     pre.add_argument("--truncate", action="store_true", help="seq_cnn: keep the first --max-length tokens of "
                                                              "longer sequences instead of skipping them")
-    pre.add_argument("--init", help="start from this checkpoint (chained recipes)")
+    pre.add_argument("--init", help="start from this pretrained folder or zoo name (chained recipes)")
     pre.add_argument("--num-layers", type=int)
     pre.add_argument("--hidden-dim", type=int)
     pre.add_argument("--conv", choices=["gin", "gcn", "gat", "graphsage"])
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dc.molnet names (e.g. bbbp bace_classification delaney) or flip_gb1:<split> "
                             "(e.g. flip_gb1:three_vs_rest)")
     bench.add_argument("--models", nargs="+", default=["gnn", "rf"],
-                       help="gnn (scratch), gnn:<zoo name|checkpoint|.pth>, seqcnn (scratch), seqcnn:<checkpoint>, "
+                       help="gnn (scratch), gnn:<zoo name|pretrained folder|.pth>, seqcnn (scratch), seqcnn:<pretrained>, "
                             "rf (ECFP random forest, molecules), ridge (one-hot ridge, FLIP)")
     bench.add_argument("--strategies", nargs="+", default=["full"], help="for pretrained models")
     bench.add_argument("--splits", nargs="+", default=["scaffold"],
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "rf.n_estimators=100 for the random forest; dropout, batch_size, learning_rate, "
                             "precision and compile=true also apply to pretrained models (repeatable)")
     bench.add_argument("--allow-leakage", action="store_true",
-                       help="run (flagged) cells whose checkpoint saw the dataset in pretraining")
+                       help="run (flagged) cells whose pretrained backbone saw the dataset in pretraining")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_cmd_benchmark)
 
@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", required=True, help="folder for the merged results.csv, summary.md, summary.png")
     rep.set_defaults(func=_cmd_report)
 
-    zoo = sub.add_parser("zoo", help="list the pretrained checkpoints shipped with the package")
+    zoo = sub.add_parser("zoo", help="list the pretrained backbones shipped with the package")
     zoo.set_defaults(func=_cmd_zoo)
     return parser
 

@@ -2,7 +2,7 @@
 fine-tune the zoo's pretrained GNN, train the same GNN from scratch, and compare both test RMSEs with a
 DeepChem random forest on ECFP fingerprints.
 
-Needs no data outside installed packages (the zoo checkpoint ships inside this one), so it runs on a fresh
+Needs no data outside installed packages (the zoo backbone ships inside this one), so it runs on a fresh
 machine without network.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_sile
 from deepchem_finetune.featurizers import MolGraphFeaturizer, check_featurizer, featurize_smiles
 from deepchem_finetune.metrics import masked_rmse
 from deepchem_finetune.models import MolGNNModel
-from deepchem_finetune.models.pretrained import resolve_source
+from deepchem_finetune.hub import resolve_source
 from deepchem_finetune.training import fit_with_early_stopping
 
 dc = import_deepchem_quietly()
@@ -48,7 +48,7 @@ def run_demo(seed: int = 0, max_epochs: int = 150, patience: int = 30, progress:
     progress: bool
         Show progress bars.
     pretrained: str, optional
-        Zoo name or checkpoint folder to fine-tune (``None`` skips it).
+        Zoo name or pretrained folder to fine-tune (``None`` skips it).
 
     Returns
     -------

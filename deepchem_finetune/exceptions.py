@@ -3,7 +3,7 @@
 Every error names the offending value, its position and, where possible, the fix.
 """
 
-__all__ = ["FeaturizationError", "CheckpointError", "SpecMismatchError"]
+__all__ = ["FeaturizationError", "PretrainedError", "CheckpointError", "SpecMismatchError"]
 
 
 class FeaturizationError(ValueError):
@@ -23,8 +23,13 @@ class FeaturizationError(ValueError):
         self.value = value
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file is unreadable, corrupted, of an unknown format or does not fit the model."""
+class PretrainedError(ValueError):
+    """A pretrained artifact (see :mod:`deepchem_finetune.hub`) is unreadable, corrupted, of an unknown format or
+    does not fit the model."""
+
+
+#: Former name of :class:`PretrainedError`, kept so that ``except CheckpointError`` in user code still works.
+CheckpointError = PretrainedError
 
 
 class SpecMismatchError(ValueError):

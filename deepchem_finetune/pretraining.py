@@ -1,4 +1,4 @@
-"""Pretraining runs: corpus -> objective -> DeepChem ``fit`` -> self-describing checkpoint.
+"""Pretraining runs: corpus -> objective -> DeepChem ``fit`` -> self-describing pretrained folder.
 
 ``pretrain`` is what ``deepchem-finetune pretrain`` calls, for a molecular GNN on a SMILES corpus
 (``backbone="gnn"``) or a sequence CNN on a protein / nucleotide / SMILES corpus with masked-token
@@ -94,7 +94,7 @@ def _load_sequences(corpus, feat, limit, progress, seed, objective="masked_token
 
 
 def _build_model(backbone: str, feat, init: Optional[str], n_tasks, common: Dict, backbone_options: Dict):
-    """The DeepChem model of ``backbone``: fresh with ``feat``, or from the checkpoint ``init``."""
+    """The DeepChem model of ``backbone``: fresh with ``feat``, or from the pretrained backbone ``init``."""
     cls = BACKBONE_MODELS[backbone]
     if init is not None:
         return cls.from_pretrained(init, n_tasks=n_tasks, **common, **backbone_options)
@@ -102,7 +102,7 @@ def _build_model(backbone: str, feat, init: Optional[str], n_tasks, common: Dict
 
 
 def _previous_runs(out: str) -> list:
-    """Provenance of the runs a resumed run continues (from the checkpoint it will overwrite), oldest first."""
+    """Provenance of the runs a resumed run continues (from the pretrained folder it will overwrite), oldest first."""
     path = os.path.join(out, "config.json")
     if not os.path.isfile(path):
         return []
@@ -114,7 +114,7 @@ def _previous_runs(out: str) -> list:
 
 
 def _with_descriptor_scaler(objective: str, options: Dict, dataset) -> Dict:
-    """Fit the robust descriptor scaler on the corpus (once; it is then stored in the checkpoint)."""
+    """Fit the robust descriptor scaler on the corpus (once; it is then stored in the pretrained folder)."""
     names = objective.split("+")
     if _corpus_targets(objective) is None:
         return options
@@ -134,7 +134,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
              checkpoint_every: int = 500, resume: bool = False, limit: Optional[int] = None, workers: int = 2,
              seed: int = 0, batch_size: int = 256, learning_rate: float = 1e-3, progress: bool = True,
              command: Optional[str] = None, data_dir: Optional[str] = None, **backbone_options) -> Dict:
-    """Pretrain a backbone on a corpus and write the checkpoint folder ``out``.
+    """Pretrain a backbone on a corpus and write the pretrained folder ``out``.
 
     ``backbone="gnn"``: a :class:`MolGNN` on a SMILES corpus. ``backbone="seq_cnn"``: a :class:`SeqCNN` with
     ``objective="masked_tokens"`` on a protein, nucleotide or SMILES corpus; 5% of it is held out and the
@@ -149,21 +149,21 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         also FASTA (``.fasta``, ``.fa``, ``.faa``) or one sequence per line
         (:func:`~deepchem_finetune.data.sequences.read_sequences`).
     out: str
-        Checkpoint folder to write (see :mod:`deepchem_finetune.checkpoint`).
+        Pretrained folder to write (see :mod:`deepchem_finetune.hub`).
     objective: str
         'attr_masking', 'context_pred', 'descriptors', a '+' combination of them (one backbone pass,
         summed losses, e.g. 'attr_masking+descriptors'), or 'supervised'; 'masked_tokens' for ``seq_cnn``.
     featurizer: str
         MolGraphFeaturizer preset ('hu2020' or 'rich'); ignored with ``init`` and for ``seq_cnn``.
     init: str, optional
-        Start from this checkpoint (chained recipes, e.g. attribute masking then supervised).
+        Start from this pretrained folder or zoo name (chained recipes, e.g. attribute masking then supervised).
     workdir: str, optional
         DeepChem training checkpoints (default ``<out>.work``).
     backbone: str, optional (default "gnn")
         'gnn' or 'seq_cnn'.
     tokenizer: str, optional (default "protein")
         ``seq_cnn``: 'protein', 'nucleotide' (fixed alphabets) or 'smiles' (vocabulary built from the corpus,
-        unseen tokens map to ``<unk>``; it is stored in the checkpoint's featurizer spec). Ignored with ``init``.
+        unseen tokens map to ``<unk>``; it is stored in the pretrained folder's featurizer spec). Ignored with ``init``.
     max_length: int, optional (default 512)
         ``seq_cnn``: tokens per sequence; longer sequences are skipped (counted in the provenance) unless
         ``truncate``.
@@ -173,9 +173,9 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         Stop at whichever comes first. The time budget counts training only, so a run featurizing its corpus
         and a rerun reading the cache train equally long; both times are in the result.
     checkpoint_every: int
-        DeepChem checkpoint interval in steps.
+        Interval in steps of DeepChem training checkpoints.
     resume: bool
-        Restore the latest checkpoint in ``workdir`` and continue from its step.
+        Restore the latest training checkpoint in ``workdir`` and continue from its step.
     limit, workers:
         Corpus options (first ``limit`` molecules; featurization processes).
     **backbone_options:
@@ -184,7 +184,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     Returns
     -------
     dict
-        ``checkpoint`` path, ``steps``, ``final_loss``, ``molecules_seen``, ``seconds``, corpus counts and,
+        ``pretrained`` path (also under the old key ``checkpoint``), ``steps``, ``final_loss``, ``molecules_seen``, ``seconds``, corpus counts and,
         for masked tokens, the held-out ``eval_*`` metrics.
     """
     if backbone not in BACKBONE_MODELS:
@@ -201,7 +201,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     progress = progress and main
     workdir = workdir or out.rstrip("/") + ".work"
     if init is not None:
-        from deepchem_finetune.models.pretrained import read_pretrained
+        from deepchem_finetune.hub import read_pretrained
         from deepchem_finetune.featurizers import featurizer_from_spec
         feat = featurizer_from_spec(read_pretrained(init).featurizer)
     elif backbone == "gnn":
@@ -260,4 +260,4 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     distributed.barrier()
     if world > 1:
         distributed.shutdown()
-    return {"checkpoint": out, **stats, "data": data_info}
+    return {"pretrained": out, "checkpoint": out, **stats, "data": data_info}

@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from deepchem_finetune import CheckpointError, MolGNN, MolGNNModel, MolGraphFeaturizer
+from deepchem_finetune import PretrainedError, MolGNN, MolGNNModel, MolGraphFeaturizer
 from deepchem_finetune.backbones.gnn import build_graph_cache
-from deepchem_finetune.checkpoint import safe_torch_load
+from deepchem_finetune.hub import safe_torch_load
 from deepchem_finetune.data import graphs_to_batch
-from deepchem_finetune.pretrain_gnns import import_pretrain_gnns, infer_gnn_type, to_ours, to_theirs
+from deepchem_finetune.hub.pretrain_gnns import import_pretrain_gnns, infer_gnn_type, to_ours, to_theirs
 
 from conftest import SHARED_DATA, require_shared
 
@@ -51,7 +51,7 @@ def test_imported_model_runs_and_saves(tmp_path):
 def test_gcn_vs_graphsage_needs_the_name(tmp_path):
     raw = safe_torch_load(require_shared(WEIGHTS / "gcn_contextpred.pth"))
     assert infer_gnn_type(raw, "gcn_contextpred.pth") == "gcn"
-    with pytest.raises(CheckpointError, match="gnn_type"):
+    with pytest.raises(PretrainedError, match="gnn_type"):
         infer_gnn_type(raw, "mystery.pth")
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepchem_finetune import CheckpointError, MolGNNModel, MolGraphFeaturizer, SpecMismatchError
+from deepchem_finetune import PretrainedError, MolGNNModel, MolGraphFeaturizer, SpecMismatchError
 from deepchem_finetune.data import graphs_to_batch
 
 from conftest import SMALL_SMILES, make_dataset
@@ -92,15 +92,15 @@ def test_mismatched_architecture_and_featurizer(ckpt):
 
 def test_mismatched_keys_are_all_listed(ckpt, tmp_path):
     source, path = ckpt
-    from deepchem_finetune.checkpoint import load_checkpoint_dir, save_checkpoint_dir
-    c = load_checkpoint_dir(path)
+    from deepchem_finetune.hub import read_pretrained_dir, write_pretrained
+    c = read_pretrained_dir(path)
     state = dict(c.state_dict)
     state.pop("layers.0.mlp.0.weight")
     state["extra.weight"] = torch.zeros(1)
     state["layers.1.mlp.2.bias"] = torch.zeros(3)
-    bad = save_checkpoint_dir(tmp_path / "bad", state, c.backbone, c.featurizer, c.objective, c.provenance)
+    bad = write_pretrained(tmp_path / "bad", state, c.backbone, c.featurizer, c.objective, c.provenance)
     target = MolGNNModel(1, featurizer=MolGraphFeaturizer("hu2020"), num_layers=2, hidden_dim=16)
-    with pytest.raises(CheckpointError) as err:
+    with pytest.raises(PretrainedError) as err:
         target.load_pretrained(bad)
     msg = str(err.value)
     assert "layers.0.mlp.0.weight" in msg and "extra.weight" in msg and "layers.1.mlp.2.bias" in msg
@@ -113,19 +113,19 @@ def test_corrupted_truncated_newer_and_foreign_files(ckpt, tmp_path):
     flipped = bytearray(raw)
     flipped[len(raw) // 2] ^= 0xFF
     open(weights, "wb").write(bytes(flipped))
-    with pytest.raises(CheckpointError, match="checksum"):
+    with pytest.raises(PretrainedError, match="checksum"):
         MolGNNModel.from_pretrained(path, n_tasks=1)
     open(weights, "wb").write(raw[: len(raw) // 3])
-    with pytest.raises(CheckpointError):
+    with pytest.raises(PretrainedError):
         MolGNNModel.from_pretrained(path, n_tasks=1)
     open(weights, "wb").write(raw)
     cfg_path = os.path.join(path, "config.json")
     cfg = json.load(open(cfg_path))
     cfg["format_version"] = 99
     json.dump(cfg, open(cfg_path, "w"))
-    with pytest.raises(CheckpointError, match="newer"):
+    with pytest.raises(PretrainedError, match="newer"):
         MolGNNModel.from_pretrained(path, n_tasks=1)
-    with pytest.raises(CheckpointError, match="neither an existing checkpoint path nor a zoo name"):
+    with pytest.raises(PretrainedError, match="neither an existing pretrained path nor a zoo name"):
         MolGNNModel.from_pretrained("no-such-model", n_tasks=1)
 
 
@@ -141,10 +141,10 @@ def test_malicious_pickle_is_refused_without_running_code(tmp_path):
     marker = str(tmp_path / "pwned")
     evil = tmp_path / "evil.pth"
     torch.save({"x_embedding1.weight": torch.zeros(1), "payload": _Evil(marker)}, evil)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(PretrainedError):
         MolGNNModel.from_pretrained(str(evil), n_tasks=1)
     plain = tmp_path / "evil.pkl"
     plain.write_bytes(pickle.dumps(_Evil(marker)))
-    with pytest.raises(CheckpointError):
+    with pytest.raises(PretrainedError):
         MolGNNModel.from_pretrained(str(plain), n_tasks=1)
     assert not os.path.exists(marker)

@@ -6,7 +6,7 @@ import numpy as np
 from deepchem_finetune import MolGNNModel, SeqCNNModel
 from deepchem_finetune.cli import build_parser, main
 from deepchem_finetune.demo import DEMO_CHECKPOINT
-from deepchem_finetune.models.pretrained import ZOO_DIR, read_pretrained, zoo_names, zoo_table
+from deepchem_finetune.hub import ZOO_DIR, read_pretrained, zoo_names, zoo_table
 
 
 def test_zoo_lists_the_demo_checkpoint_with_its_provenance(capsys):

@@ -1,8 +1,8 @@
-"""Pretraining budget of a checkpoint, read from its provenance, and the fine-tuning gain per unit of budget.
+"""Pretraining budget of a pretrained backbone, read from its provenance, and the fine-tuning gain per unit of budget.
 
-The budget is what the checkpoint's own provenance says: training wall time summed over the run and the runs it
+The budget is what the pretrained backbone's own provenance says: training wall time summed over the run and the runs it
 ``--resume``d (featurization excluded where recorded), molecules seen, steps. Nothing is entered by hand, so a
-gain-vs-budget curve is as honest as the checkpoints behind it.
+gain-vs-budget curve is as honest as the pretrained backbones behind it.
 """
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import pandas as pd
 
 
 def pretraining_budget(provenance: Dict) -> Dict:
-    """Training minutes, molecules seen and steps of a checkpoint, over all its (resumed) runs.
+    """Training minutes, molecules seen and steps of a pretrained backbone, over all its (resumed) runs.
 
     Parameters
     ----------
     provenance: dict
-        A checkpoint's ``provenance`` (see :func:`deepchem_finetune.pretraining.pretrain`).
+        A pretrained backbone's ``provenance`` (see :func:`deepchem_finetune.pretraining.pretrain`).
 
     Returns
     -------
@@ -48,7 +48,7 @@ def pretraining_budget(provenance: Dict) -> Dict:
 
 
 def objective_label(objective: Dict) -> str:
-    """``attr_masking+descriptors`` style name of a checkpoint's objective spec.
+    """``attr_masking+descriptors`` style name of a pretrained backbone's objective spec.
 
     Examples
     --------
@@ -61,30 +61,30 @@ def objective_label(objective: Dict) -> str:
     return str(objective.get("name", "?"))
 
 
-def checkpoint_budgets(models: List[str]) -> Tuple[pd.DataFrame, List[str]]:
+def pretrained_budgets(models: List[str]) -> Tuple[pd.DataFrame, List[str]]:
     """Budget and objective of each pretrained benchmark model (``gnn:<source>``, ``seqcnn:<source>``).
 
     Returns
     -------
     (pd.DataFrame, list of str)
         One row per readable model (``model, objective, minutes, minutes_exact, molecules_seen, steps, runs``),
-        and one line per model whose checkpoint could not be read or has no recorded time (never dropped silently).
+        and one line per model whose pretrained backbone could not be read or has no recorded time (never dropped silently).
 
     Examples
     --------
-    >>> budgets, unknown = checkpoint_budgets(["gnn:no/such/checkpoint"])
+    >>> budgets, unknown = pretrained_budgets(["gnn:no/such/pretrained"])
     >>> len(budgets), unknown[0].split(":")[:2]
-    (0, ['gnn', 'no/such/checkpoint'])
+    (0, ['gnn', 'no/such/pretrained'])
     """
-    from deepchem_finetune.checkpoint import CONFIG_FILE
-    from deepchem_finetune.models.pretrained import resolve_source
+    from deepchem_finetune.hub.format import CONFIG_FILE
+    from deepchem_finetune.hub import resolve_source
     rows, unknown = [], []
     for model in models:
         try:  # the config alone: no weights read, no .pth imported
             with open(os.path.join(resolve_source(model.split(":", 1)[1]), CONFIG_FILE)) as fh:
                 config = json.load(fh)
-        except (OSError, ValueError) as err:  # a checkpoint from another machine, a .pth file, ...
-            unknown.append(f"{model}: checkpoint not readable here ({type(err).__name__}: {err})")
+        except (OSError, ValueError) as err:  # a pretrained folder from another machine, a .pth file, ...
+            unknown.append(f"{model}: pretrained backbone not readable here ({type(err).__name__}: {err})")
             continue
         budget = pretraining_budget(config.get("provenance", {}))
         if budget["minutes"] is None:
@@ -102,7 +102,7 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
     table: pd.DataFrame
         :func:`deepchem_finetune.benchmark.report.summary_table` output.
     budgets: pd.DataFrame
-        :func:`checkpoint_budgets` output.
+        :func:`pretrained_budgets` output.
 
     Returns
     -------
@@ -113,7 +113,7 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> curve = gain_vs_budget(summary_table(df), checkpoint_budgets(models)[0])  # doctest: +SKIP
+    >>> curve = gain_vs_budget(summary_table(df), pretrained_budgets(models)[0])  # doctest: +SKIP
     """
     from deepchem_finetune.benchmark.report import rmse_change_pct
     if budgets.empty:

@@ -18,7 +18,7 @@ from deepchem_finetune.data import dataset_mode, load_moleculenet
 from deepchem_finetune.featurizers import MolGraphFeaturizer, ProteinTokenizer, featurizer_from_spec
 from deepchem_finetune.metrics import masked_rmse, masked_roc_auc
 from deepchem_finetune.models import MolGNNModel, SeqCNNModel
-from deepchem_finetune.models.pretrained import read_pretrained
+from deepchem_finetune.hub import read_pretrained
 from deepchem_finetune.splits import Hu2020ScaffoldSplitter, RandomScaffoldSplitter
 from deepchem_finetune.training import fit_with_early_stopping
 
@@ -28,7 +28,7 @@ FAMILIES = ("gnn", "seqcnn", "rf", "ridge")
 MOLECULE_ONLY = ("gnn", "rf")
 SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
-#: options that do not change pretrained weights and may be set when fine-tuning a checkpoint
+#: options that do not change pretrained weights and may be set when fine-tuning a pretrained backbone
 FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision", "compile")
 #: model families whose options travel as a nested dict (``--model-option seqcnn.width=64`` -> {"seqcnn": {...}})
 NESTED_OPTIONS = ("seqcnn", "rf")
@@ -55,7 +55,7 @@ def is_flip(dataset: str) -> bool:
 
 def applies(model: str, dataset: str) -> bool:
     """Whether a model can run on a dataset: molecule-only models skip FLIP, ridge skips molecules, and a
-    ``seqcnn:<source>`` checkpoint runs where its tokenizer fits (SMILES on MoleculeNet, residues on FLIP)."""
+    ``seqcnn:<source>`` pretrained backbone runs where its tokenizer fits (SMILES on MoleculeNet, residues on FLIP)."""
     fam = family(model)
     if (is_flip(dataset) and fam in MOLECULE_ONLY) or (not is_flip(dataset) and fam in SEQUENCE_ONLY):
         return False
@@ -94,8 +94,8 @@ def _load(cell: Dict, featurizer, data_dir: Optional[str], protein_dir: Optional
     return load_moleculenet(cell["dataset"], featurizer, _splitter(cell["split"], cell["seed"]), data_dir=data_dir)
 
 
-def _checkpoint(cell: Dict, allow_leakage: bool):
-    """(checkpoint or None, leakage flag) of a ``family:<source>`` model."""
+def _pretrained(cell: Dict, allow_leakage: bool):
+    """(pretrained artifact or None, leakage flag) of a ``family:<source>`` model."""
     if ":" not in cell["model"]:
         return None, ""
     source = cell["model"].split(":", 1)[1]
@@ -162,7 +162,7 @@ def run_ridge(cell, data_dir, protein_dir, **_) -> Tuple[Dict, Tuple]:
 def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage,
             state_dir=None) -> Tuple[Dict, Tuple]:
     mode, metric = cell_mode_and_metric(cell["dataset"])
-    ckpt, flag = _checkpoint(cell, allow_leakage)
+    ckpt, flag = _pretrained(cell, allow_leakage)
     opts = {k: v for k, v in model_options.items() if k != "featurizer" and k not in NESTED_OPTIONS}
     if ckpt is None:
         featurizer = MolGraphFeaturizer(model_options.get("featurizer", "rich"))
@@ -183,7 +183,7 @@ def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options,
     """SeqCNN: on FLIP with residue tokens; on MoleculeNet with SMILES tokens. A scratch SMILES model builds its
     vocabulary from the training split's SMILES (label-free; unseen tokens become ``<unk>``)."""
     mode, metric = cell_mode_and_metric(cell["dataset"])
-    ckpt, flag = _checkpoint(cell, allow_leakage)
+    ckpt, flag = _pretrained(cell, allow_leakage)
     opts = dict(model_options.get("seqcnn", {}))
     shared = {k: v for k, v in model_options.items() if k in FINE_TUNE_OPTIONS}
     if ckpt is not None:

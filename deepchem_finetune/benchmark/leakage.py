@@ -1,4 +1,4 @@
-"""Evaluation hygiene: refuse to score a dataset that the checkpoint already saw in supervised pretraining.
+"""Evaluation hygiene: refuse to score a dataset that the pretrained backbone already saw in supervised pretraining.
 
 Checkpoint provenance lists the datasets of every stage (``datasets``, and ``parent`` for earlier stages).
 Related sets count too: Tox21's assays are part of ToxCast.
@@ -12,7 +12,7 @@ CONTAINS = {"toxcast": {"toxcast", "tox21"}, "tox21": {"tox21", "toxcast"}}
 
 
 def pretraining_datasets(provenance: Dict) -> Set[str]:
-    """All dataset names in a checkpoint's provenance chain (lower case)."""
+    """All dataset names in a pretrained backbone's provenance chain (lower case)."""
     names: Set[str] = set()
     while provenance:
         names |= {str(n).lower() for n in provenance.get("datasets", [])}

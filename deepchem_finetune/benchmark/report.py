@@ -73,18 +73,18 @@ def write_report(df: pd.DataFrame, out_dir: str) -> None:
 
 
 def _budget_section(table: pd.DataFrame, out_dir: str) -> str:
-    """Gain vs pretraining budget (from each checkpoint's provenance) and ``gain_vs_budget.png``; '' if none."""
-    from deepchem_finetune.benchmark.budget import (budget_markdown, checkpoint_budgets, gain_vs_budget,
+    """Gain vs pretraining budget (from each pretrained backbone's provenance) and ``gain_vs_budget.png``; '' if none."""
+    from deepchem_finetune.benchmark.budget import (budget_markdown, pretrained_budgets, gain_vs_budget,
                                                     plot_gain_vs_budget)
     models = sorted(m for m in table["model"].unique() if ":" in m)
     if not models:
         return ""
-    budgets, unknown = checkpoint_budgets(models)
+    budgets, unknown = pretrained_budgets(models)
     curve = gain_vs_budget(table, budgets)
     if curve.empty:
         return ""
     plot_gain_vs_budget(curve, os.path.join(out_dir, "gain_vs_budget.png"))
-    return ("\nGain vs pretraining budget (read from each checkpoint's provenance; averaged over the datasets "
+    return ("\nGain vs pretraining budget (read from each pretrained backbone's provenance; averaged over the datasets "
             "that every budgeted model was run on; plot: `gain_vs_budget.png`):\n\n" + budget_markdown(curve, unknown))
 
 

@@ -1,7 +1,7 @@
 """The benchmark grid: datasets x models x strategies x splits x seeds, one CSV row per cell, resumable.
 
-Model names: ``gnn`` (MolGNN from scratch), ``gnn:<zoo name | checkpoint folder | .pth>`` (pretrained,
-fine-tuned with each strategy), ``seqcnn`` / ``seqcnn:<checkpoint>`` (SeqCNN on SMILES or protein tokens),
+Model names: ``gnn`` (MolGNN from scratch), ``gnn:<zoo name | pretrained folder | .pth>`` (pretrained,
+fine-tuned with each strategy), ``seqcnn`` / ``seqcnn:<pretrained>`` (SeqCNN on SMILES or protein tokens),
 ``rf`` (DeepChem random forest on ECFP4, the classical baseline for molecules) and ``ridge`` (ridge on one-hot
 sequences, FLIP's simplest baseline). Dataset names: any ``dc.molnet`` name known to
 :func:`~deepchem_finetune.data.load_moleculenet`, or ``flip_gb1:<split>`` (FLIP's own split; molecule-only
@@ -76,7 +76,7 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
         ``dropout``/``batch_size``/``learning_rate``/``precision``/``compile`` also apply to pretrained models; a
         nested ``seqcnn`` dict holds scratch SeqCNN options (``width``, ``depth``, ``kernel_size``, ``max_length`` for SMILES).
     allow_leakage: bool
-        Run cells whose checkpoint saw the dataset in pretraining (flagged in column ``leakage``).
+        Run cells whose pretrained backbone saw the dataset in pretraining (flagged in column ``leakage``).
 
     Examples
     --------

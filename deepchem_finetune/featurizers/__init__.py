@@ -1,6 +1,6 @@
 """Featurizers and their specifications.
 
-A featurizer's *spec* is ``{"name": ..., "config": {...}}``: plain JSON stored in checkpoints, from which
+A featurizer's *spec* is ``{"name": ..., "config": {...}}``: plain JSON stored in pretrained folders and fine-tuned models, from which
 :func:`featurizer_from_spec` rebuilds the identical featurizer (molfeat's idea).
 """
 from __future__ import annotations

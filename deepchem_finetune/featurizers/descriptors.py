@@ -4,7 +4,7 @@
 order); values that fail, are non-finite or overflow (``|x| > 1e10``) become NaN and are later masked
 through the weights. ``RobustScaler`` is fitted on a corpus: per descriptor median and IQR-based scale,
 values clipped to ``[-clip, clip]``; descriptors valid on fewer than ``min_valid`` of the molecules, or
-constant, are dropped and reported. Its plain-JSON state is stored in the pretrained checkpoint.
+constant, are dropped and reported. Its plain-JSON state is stored in the pretrained folder.
 """
 from __future__ import annotations
 

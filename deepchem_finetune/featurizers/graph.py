@@ -2,13 +2,13 @@
 
 Each atom and bond is described by a few named categorical features; the GNN embeds each with its own
 table and sums them (Hu et al., 2020). The ``"hu2020"`` preset reproduces the inputs of the published
-pretrain-gnns checkpoints exactly; ``"rich"`` adds degree, charge, hydrogens, hybridisation, aromaticity
+pretrain-gnns weights exactly; ``"rich"`` adds degree, charge, hydrogens, hybridisation, aromaticity
 and ring membership for our own pretraining.
 
 Index conventions (per feature): values ``0 .. n_values-1`` are real categories; every feature also
 reserves a *self-loop* index (used by the GNN for the edge a node sends to itself) and a *mask* index
 (used by attribute-masking pretraining). The pair ``(cardinality, self_loop, mask)`` is part of the spec
-stored in checkpoints.
+stored in pretrained folders.
 """
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ class MolGraphFeaturizer(dc.feat.MolecularFeaturizer):
     ----------
     preset: str, optional (default "hu2020")
         ``"hu2020"`` (atomic number, chirality; bond type, bond direction: the inputs of the published
-        pretrain-gnns checkpoints) or ``"rich"``. Ignored where both feature lists are given.
+        pretrain-gnns weights) or ``"rich"``. Ignored where both feature lists are given.
     atom_features: sequence of str, optional
         Names from :data:`ATOM_FEATURES`.
     bond_features: sequence of str, optional

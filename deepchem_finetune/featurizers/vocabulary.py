@@ -2,7 +2,7 @@
 
 Ids ``0, 1, 2`` are the special tokens ``<pad>``, ``<unk>`` and ``<mask>``, in that order, in every
 vocabulary; the regular tokens follow in the order given. ``to_dict()`` / ``from_dict()`` round-trip
-through plain JSON, so the vocabulary travels inside featurizer specs and pretrained checkpoints.
+through plain JSON, so the vocabulary travels inside featurizer specs and pretrained folders.
 """
 from __future__ import annotations
 

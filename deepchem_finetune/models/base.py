@@ -9,8 +9,8 @@ needs on top of DeepChem's ``fit / predict / evaluate / save_checkpoint / restor
 * unknown keyword arguments raise instead of being swallowed;
 * fine-tuning strategies (:mod:`deepchem_finetune.strategies`): parameter groups built where DeepChem
   builds its optimizer, blocks frozen at each epoch start, penalties added to the loss;
-* ``save_pretrained`` / ``from_pretrained`` / ``load_pretrained``: backbone-only, self-describing files
-  loaded strictly by parameter name (:mod:`deepchem_finetune.models.pretrained`).
+* ``save_pretrained`` / ``from_pretrained`` / ``load_pretrained``: backbone-only, self-describing pretrained
+  artifacts loaded strictly by parameter name (:mod:`deepchem_finetune.hub`).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from torch import nn
 from deepchem_finetune import distributed
 from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly, sanitize_labels
 from deepchem_finetune.data.batching import iterate_batches
-from deepchem_finetune.models import pretrained as _pretrained
+from deepchem_finetune import hub
 from deepchem_finetune.objectives import SupervisedObjective, get_objective
 from deepchem_finetune.strategies import Strategy, apply_freezing, get_strategy
 
@@ -106,7 +106,7 @@ class BackboneModel(dc.models.TorchModel):
             backbone.compile(dynamic=True)
         self.strategy: Strategy = get_strategy(strategy, **(strategy_options or {}))
         self.pretrained_reference = None  # backbone weights at load time (L2-SP), set by load_pretrained
-        self.parent_provenance = None  # provenance of the checkpoint this model was loaded from
+        self.parent_provenance = None  # provenance of the pretrained backbone this model was loaded from
         self.pretraining_provenance: dict = {}  # filled by pretraining code (data, objective, command)
         if kwargs.get("model_dir"):
             # DeepChem checks for the folder, then creates it: data-parallel ranks building their models at the
@@ -129,15 +129,17 @@ class BackboneModel(dc.models.TorchModel):
         self._strategy_epochs = 0
         apply_freezing(self, 0)
         if self._built:
-            self._rebuild_optimizer()
+            self.reset_optimizer()
 
     def _ensure_built(self) -> None:
         if self._built:
             return
         super()._ensure_built()
-        self._rebuild_optimizer()
+        self.reset_optimizer()
 
-    def _rebuild_optimizer(self) -> None:
+    def reset_optimizer(self) -> None:
+        """A fresh optimizer (no state) over the strategy's parameter groups; called when the strategy changes and
+        when pretrained weights are loaded, so nothing of an earlier training carries over."""
         lr = self.optimizer.learning_rate
         base = getattr(lr, "initial_rate", lr)
         groups = self.strategy.param_groups(self, float(base))
@@ -149,12 +151,12 @@ class BackboneModel(dc.models.TorchModel):
     # ---------------------------------------------------------------------------- pretrained
     def save_pretrained(self, path, objective: Optional[dict] = None, provenance: Optional[dict] = None,
                         extra: Optional[dict] = None) -> str:
-        """Save the backbone (not the head) as a self-describing pretrained checkpoint folder.
+        """Save the backbone (not the head) as a self-describing pretrained folder (:mod:`deepchem_finetune.hub`).
 
         Parameters
         ----------
         path: str
-            Folder to write (atomically; an existing checkpoint folder is replaced).
+            Folder to write (atomically; an existing pretrained folder is replaced).
         objective: dict, optional
             ``{name, config}`` of the objective the backbone was trained with (default: this model's
             supervised task).
@@ -168,33 +170,65 @@ class BackboneModel(dc.models.TorchModel):
         str
             The path written.
         """
-        return _pretrained.save_pretrained(self, path, objective, provenance, extra)
+        return self.to_pretrained(objective, provenance, extra).save(path)
+
+    def to_pretrained(self, objective: Optional[dict] = None, provenance: Optional[dict] = None,
+                      extra: Optional[dict] = None) -> "hub.PretrainedArtifact":
+        """The backbone as an in-memory pretrained artifact (what :meth:`save_pretrained` writes).
+
+        Examples
+        --------
+        >>> from deepchem_finetune import MolGNNModel
+        >>> m = MolGNNModel(n_tasks=1, num_layers=1, hidden_dim=8, seed=0)
+        >>> m.to_pretrained().objective["name"]
+        'supervised'
+        """
+        if objective is None:
+            objective = {"name": self.model.objective.name, "config": self.model.objective.config}
+        fields = dict(self.pretraining_provenance)
+        fields.setdefault("steps", int(self.get_global_step()) if self._built else 0)
+        fields.setdefault("seed", self.seed)
+        if self.parent_provenance is not None:
+            fields.setdefault("parent", self.parent_provenance)
+        fields.update(provenance or {})
+        return hub.backbone_artifact(self.backbone, self.featurizer_spec, objective, fields, extra)
 
     def load_pretrained(self, source, check_featurizer: bool = True) -> "BackboneModel":
-        """Load backbone weights strictly by name from a checkpoint path, zoo name or another model.
+        """Load backbone weights strictly by name from a pretrained folder, zoo name, artifact or another model.
 
         The head is left as it is; the optimizer is rebuilt (no optimizer state is carried over); the
         loaded weights become the reference of the ``l2_sp`` strategy. Returns ``self``.
 
         Raises
         ------
-        CheckpointError
+        PretrainedError
             Missing / unexpected / mis-shaped keys (all listed), corrupted or foreign files.
         SpecMismatchError
             The architecture or featurizer differs (both shown).
         """
-        _pretrained.load_backbone(self, source, check_featurizer=check_featurizer)
+        if isinstance(source, BackboneModel):
+            artifact, label = source.to_pretrained(), f"model {type(source).__name__}"
+            provenance = dict(source.pretraining_provenance) or None
+        else:
+            artifact = hub.read_pretrained(source)
+            label, provenance = f"pretrained {artifact.path}", artifact.provenance
+        hub.load_weights(self.backbone, artifact, self.featurizer_spec if check_featurizer else None, label)
+        self.pretrained_reference = {k: p.detach().clone() for k, p in self.backbone.named_parameters()}
+        self.parent_provenance = provenance
+        if self._built:
+            self.reset_optimizer()
+        nn.Module.train(self.model, self.model.training)  # frozen blocks back in eval mode
         return self
 
     @classmethod
     def from_pretrained(cls, source, n_tasks: int, mode: str = "classification", strategy="full",
                         strategy_options: Optional[dict] = None, **model_kwargs) -> "BackboneModel":
-        """Build a model whose backbone and featurizer come from a pretrained checkpoint, with a fresh head.
+        """Build a model whose backbone and featurizer come from a pretrained artifact, with a fresh head.
 
         Parameters
         ----------
-        source: str
-            Checkpoint folder or zoo name (see ``deepchem-finetune zoo``).
+        source: str or PretrainedArtifact
+            Pretrained folder or zoo name (see ``deepchem-finetune zoo``), or a pretrain-gnns ``.pth`` file.
         n_tasks: int
         mode: str
         strategy: str or Strategy, optional (default "full")
@@ -204,10 +238,10 @@ class BackboneModel(dc.models.TorchModel):
             Other constructor arguments (``n_classes``, ``dropout``, ``batch_size``, ``learning_rate``,
             ``model_dir``, ``seed``, head options ...). Architecture options must agree with the file.
         """
-        ckpt = _pretrained.read_pretrained(source)
-        model = cls._from_backbone_spec(ckpt.backbone, ckpt.featurizer, n_tasks=n_tasks, mode=mode,
+        artifact = hub.read_pretrained(source)
+        model = cls._from_backbone_spec(artifact.backbone, artifact.featurizer, n_tasks=n_tasks, mode=mode,
                                         strategy=strategy, strategy_options=strategy_options, **model_kwargs)
-        model.load_pretrained(ckpt)
+        model.load_pretrained(artifact)
         return model
 
     @classmethod
@@ -228,8 +262,7 @@ class BackboneModel(dc.models.TorchModel):
             source_model.restore(checkpoint=checkpoint, model_dir=model_dir)
         self.load_pretrained(source_model)
         if include_top:
-            from deepchem_finetune.checkpoint import load_state_dict_strict
-            load_state_dict_strict(self.head, source_model.head.state_dict(), source="source model head")
+            hub.load_state_dict_strict(self.head, source_model.head.state_dict(), source="source model head")
 
     # ------------------------------------------------------------------------------ access
     @property
@@ -317,7 +350,6 @@ class BackboneModel(dc.models.TorchModel):
         --------
         >>> model.restore(model_dir="run/state")  # doctest: +SKIP
         """
-        from deepchem_finetune.checkpoint import safe_torch_load
         self._ensure_built()
         if checkpoint is None:
             numbered = {}
@@ -328,7 +360,7 @@ class BackboneModel(dc.models.TorchModel):
             if not numbered:
                 raise ValueError(f"no checkpoint<N>.pt in {model_dir or self.model_dir}")
             checkpoint = numbered[min(numbered)]  # checkpoint1.pt is the newest
-        data = safe_torch_load(checkpoint)
+        data = hub.safe_torch_load(checkpoint)
         getattr(self.model, "module", self.model).load_state_dict(data["model_state_dict"], strict=strict)
         self._pytorch_optimizer.load_state_dict(data["optimizer_state_dict"])
         self._global_step = int(data["global_step"])

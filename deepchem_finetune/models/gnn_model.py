@@ -59,7 +59,7 @@ class MolGNNModel(BackboneModel):
         kernels of a message-passing step; on a CPU it was measured no faster. The first batches of training
         and of prediction pay the compilation (10-30 s on a CPU). Pretraining objectives that call
         ``encode_nodes`` directly (attribute masking, context prediction) run uncompiled. Parameter names,
-        checkpoints and ``save_pretrained`` files are the same as without it.
+        training checkpoints and ``save_pretrained`` folders are the same as without it.
     batch_size: int, optional (default 32)
     learning_rate: float, optional (default 1e-3)
     **kwargs:
@@ -111,7 +111,7 @@ class MolGNNModel(BackboneModel):
     @classmethod
     def _from_backbone_spec(cls, backbone_spec: dict, featurizer_spec: dict, **kwargs):
         from deepchem_finetune.featurizers import featurizer_from_spec
-        from deepchem_finetune.models.pretrained import NON_ARCHITECTURAL
+        from deepchem_finetune.hub import NON_ARCHITECTURAL
         if backbone_spec["name"] != "MolGNN":
             raise ValueError(f"{cls.__name__} cannot load a {backbone_spec['name']!r} backbone")
         config = {k: v for k, v in backbone_spec["config"].items() if k != "input_encoding"}

@@ -108,7 +108,7 @@ class SeqCNNModel(BackboneModel):
     @classmethod
     def _from_backbone_spec(cls, backbone_spec: dict, featurizer_spec: dict, **kwargs):
         from deepchem_finetune.featurizers import featurizer_from_spec
-        from deepchem_finetune.models.pretrained import NON_ARCHITECTURAL
+        from deepchem_finetune.hub import NON_ARCHITECTURAL
         if backbone_spec["name"] != "SeqCNN":
             raise ValueError(f"{cls.__name__} cannot load a {backbone_spec['name']!r} backbone")
         featurizer = featurizer_from_spec(featurizer_spec)

@@ -1,4 +1,4 @@
-"""Import the published pretrain-gnns checkpoints (Hu et al., ICLR 2020) into our format.
+"""Import the published pretrain-gnns weights (Hu et al., ICLR 2020) into our format.
 
 The reference code (snap-stanford/pretrain-gnns) saves the state dict of its ``GNN`` module. Its layers
 are reproduced by :class:`~deepchem_finetune.backbones.MolGNN` with ``conv`` in gin / gcn / gat /
@@ -25,10 +25,9 @@ from typing import Dict, Optional
 import torch
 
 from deepchem_finetune.backbones import MolGNN
-from deepchem_finetune.checkpoint import (FORMAT_NAME, FORMAT_VERSION, PretrainedCheckpoint, collect_provenance,
-                                          file_sha256, load_state_dict_strict, safe_torch_load,
-                                          save_checkpoint_dir)
-from deepchem_finetune.exceptions import CheckpointError
+from deepchem_finetune.exceptions import PretrainedError
+from deepchem_finetune.hub.format import (FORMAT_NAME, FORMAT_VERSION, PretrainedArtifact, collect_provenance,
+                                          file_sha256, load_state_dict_strict, safe_torch_load)
 from deepchem_finetune.featurizers import MolGraphFeaturizer
 
 GNN_TYPES = ("gin", "gcn", "gat", "graphsage")
@@ -56,7 +55,7 @@ def _rename(key: str, rules) -> str:
         m = pattern.match(key)
         if m:
             return fn(m)
-    raise CheckpointError(f"parameter {key!r} has no counterpart (not a pretrain-gnns GNN state dict?)")
+    raise PretrainedError(f"parameter {key!r} has no counterpart (not a pretrain-gnns GNN state dict?)")
 
 
 def to_ours(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -80,13 +79,13 @@ def infer_gnn_type(state: Dict[str, torch.Tensor], path: str = "") -> str:
     for t in ("graphsage", "gcn"):
         if name.startswith(t):
             return t
-    raise CheckpointError(f"cannot tell gcn from graphsage for {path!r} (same parameter names): "
+    raise PretrainedError(f"cannot tell gcn from graphsage for {path!r} (same parameter names): "
                           "pass gnn_type='gcn' or 'graphsage'")
 
 
 def import_pretrain_gnns(path, gnn_type: Optional[str] = None, save_to: Optional[str] = None
-                         ) -> PretrainedCheckpoint:
-    """Read a pretrain-gnns ``.pth`` file and return it as one of our checkpoints (optionally saved).
+                         ) -> PretrainedArtifact:
+    """Read a pretrain-gnns ``.pth`` file and return it as one of our pretrained artifacts (optionally saved).
 
     Parameters
     ----------
@@ -95,15 +94,15 @@ def import_pretrain_gnns(path, gnn_type: Optional[str] = None, save_to: Optional
     gnn_type: str, optional
         gin, gcn, gat or graphsage; inferred from the keys and the file name when omitted.
     save_to: str, optional
-        Also write the result as a checkpoint folder there (then usable like any zoo entry).
+        Also write the result as a pretrained folder there (then usable like any zoo entry).
 
     Returns
     -------
-    PretrainedCheckpoint
+    PretrainedArtifact
 
     Raises
     ------
-    CheckpointError
+    PretrainedError
         The file needs unpickling, or its keys / shapes do not map one to one onto ``MolGNN``.
 
     Examples
@@ -114,7 +113,7 @@ def import_pretrain_gnns(path, gnn_type: Optional[str] = None, save_to: Optional
     path = os.fspath(path)
     raw = safe_torch_load(path)
     if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
-        raise CheckpointError(f"{path} is not a state dict of tensors")
+        raise PretrainedError(f"{path} is not a state dict of tensors")
     gnn_type = gnn_type or infer_gnn_type(raw, path)
     if gnn_type not in GNN_TYPES:
         raise ValueError(f"gnn_type must be one of {GNN_TYPES}, got {gnn_type!r}")
@@ -140,8 +139,7 @@ def import_pretrain_gnns(path, gnn_type: Optional[str] = None, save_to: Optional
               "provenance": collect_provenance(source_file=os.path.basename(path), source_sha256=file_sha256(path),
                                                source_repo=SOURCE_REPO, paper=PAPER, imported=True)}
     state = {k: v.detach().clone() for k, v in backbone.state_dict().items()}
-    ckpt = PretrainedCheckpoint(path=path, config=config, state_dict=state)
+    artifact = PretrainedArtifact(path=path, config=config, state_dict=state)
     if save_to is not None:
-        save_checkpoint_dir(save_to, state, config["backbone"], config["featurizer"], config["objective"],
-                            config["provenance"])
-    return ckpt
+        artifact.save(save_to)
+    return artifact

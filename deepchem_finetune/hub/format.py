@@ -1,6 +1,10 @@
-"""Pretrained-backbone checkpoint format: a folder with ``weights.safetensors`` and a plain-JSON ``config.json``
-(format, backbone / featurizer / objective specs, extra, provenance, weights sha256). Foreign PyTorch files are
-never unpickled: :func:`safe_torch_load` uses ``torch.load(weights_only=True)``."""
+"""On-disk format of a *pretrained* artifact: a folder with ``weights.safetensors`` and a plain-JSON ``config.json``
+(format, backbone / featurizer / objective specs, extra, provenance, weights sha256).
+
+A pretrained artifact holds a backbone only (heads are task-specific); it is not a *training checkpoint*
+(DeepChem's ``save_checkpoint`` / ``restore`` files with optimizer state, see
+:meth:`~deepchem_finetune.models.BackboneModel.save_checkpoint`). Foreign PyTorch files are never unpickled:
+:func:`safe_torch_load` uses ``torch.load(weights_only=True)``."""
 from __future__ import annotations
 
 import hashlib
@@ -18,9 +22,9 @@ from importlib import metadata
 import torch
 from safetensors.torch import load_file, save_file
 
-from deepchem_finetune.exceptions import CheckpointError
+from deepchem_finetune.exceptions import PretrainedError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "PretrainedCheckpoint", "save_checkpoint_dir", "load_checkpoint_dir",
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "PretrainedArtifact", "write_pretrained", "read_pretrained_dir",
            "load_state_dict_strict", "safe_torch_load", "collect_provenance", "file_sha256"]
 
 FORMAT_NAME = "deepchem-finetune-pretrained"
@@ -74,12 +78,12 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 
 @dataclass
-class PretrainedCheckpoint:
-    """A loaded checkpoint folder: its ``path``, the full ``config`` dict and the ``state_dict``.
+class PretrainedArtifact:
+    """A loaded pretrained folder: its ``path``, the full ``config`` dict and the ``state_dict``.
 
     Examples
     --------
-    >>> load_checkpoint_dir("ckpt").backbone["name"]  # doctest: +SKIP
+    >>> read_pretrained_dir("ckpt").backbone["name"]  # doctest: +SKIP
     """
     path: str
     config: dict
@@ -90,6 +94,11 @@ class PretrainedCheckpoint:
     objective = property(lambda self: self.config["objective"], doc="Pretraining objective spec.")
     provenance = property(lambda self: self.config.get("provenance", {}), doc="Provenance dict.")
     extra = property(lambda self: self.config.get("extra", {}), doc="Extra plain-JSON data (e.g. scalers).")
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write this artifact as a pretrained folder (:func:`write_pretrained`); returns the path."""
+        return write_pretrained(path, self.state_dict, self.backbone, self.featurizer, self.objective,
+                                self.provenance, self.extra)
 
 
 def _check_json(value, key: str) -> None:
@@ -108,13 +117,13 @@ def _check_json(value, key: str) -> None:
                         f"{str(value)[:60]!r}; convert it to str/int/float/bool/None/list/dict")
 
 
-def save_checkpoint_dir(path: str | os.PathLike, state_dict: dict, backbone: dict, featurizer: dict,
+def write_pretrained(path: str | os.PathLike, state_dict: dict, backbone: dict, featurizer: dict,
                         objective: dict, provenance: dict, extra: dict | None = None) -> str:
-    """Write a checkpoint folder atomically: built in a ``.tmp-`` sibling folder, then renamed into place.
+    """Write a pretrained folder atomically: built in a ``.tmp-`` sibling folder, then renamed into place.
 
     Parameters
     ----------
-    path: folder to write; an existing folder holding only checkpoint files is replaced, anything else there
+    path: folder to write; an existing folder holding only pretrained files is replaced, anything else there
         raises ``FileExistsError``. state_dict: str -> Tensor (stored as contiguous CPU copies).
     backbone, featurizer, objective: ``{"name": str, "config": dict}``. provenance: see :func:`collect_provenance`.
     extra: default ``{}``. All specs must be plain JSON (``TypeError`` names the bad key; tuples return as lists).
@@ -126,7 +135,7 @@ def save_checkpoint_dir(path: str | os.PathLike, state_dict: dict, backbone: dic
 
     Examples
     --------
-    >>> save_checkpoint_dir("ckpt", net.state_dict(), {"name": "gin", "config": {}},
+    >>> write_pretrained("ckpt", net.state_dict(), {"name": "gin", "config": {}},
     ...                     {"name": "graph", "config": {}}, {"name": "masking", "config": {}},
     ...                     collect_provenance(seed=0))  # doctest: +SKIP
     'ckpt'
@@ -144,7 +153,7 @@ def save_checkpoint_dir(path: str | os.PathLike, state_dict: dict, backbone: dic
             raise TypeError(f"state_dict entry {key!r} must map a str to a torch.Tensor, got {type(value).__name__}")
         tensors[key] = value.detach().to("cpu").contiguous().clone()  # clone: safetensors rejects shared storage
     if os.path.lexists(path) and not (os.path.isdir(path) and set(os.listdir(path)) <= {WEIGHTS_FILE, CONFIG_FILE}):
-        raise FileExistsError(f"{path} exists and is not a checkpoint folder; remove it or choose another path")
+        raise FileExistsError(f"{path} exists and is not a pretrained folder; remove it or choose another path")
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp, old = tempfile.mkdtemp(dir=parent, prefix=".tmp-"), None
@@ -164,7 +173,7 @@ def save_checkpoint_dir(path: str | os.PathLike, state_dict: dict, backbone: dic
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and not os.path.lexists(path):
-            os.replace(old, path)  # put the previous checkpoint back
+            os.replace(old, path)  # put the previous pretrained folder back
             old = None
         raise
     finally:
@@ -173,69 +182,69 @@ def save_checkpoint_dir(path: str | os.PathLike, state_dict: dict, backbone: dic
     return path
 
 
-def load_checkpoint_dir(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> PretrainedCheckpoint:
-    """Read and verify a checkpoint folder written by :func:`save_checkpoint_dir`.
+def read_pretrained_dir(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> PretrainedArtifact:
+    """Read and verify a pretrained folder written by :func:`write_pretrained`.
 
-    Raises :class:`~deepchem_finetune.exceptions.CheckpointError` if the path is no folder, a file is missing,
+    Raises :class:`~deepchem_finetune.exceptions.PretrainedError` if the path is no folder, a file is missing,
     the config is not ours or newer, the sha256 differs or the weights do not parse. Tensors go to ``map_location``.
 
     Examples
     --------
-    >>> ckpt = load_checkpoint_dir("ckpt")  # doctest: +SKIP
+    >>> ckpt = read_pretrained_dir("ckpt")  # doctest: +SKIP
     >>> load_state_dict_strict(backbone, ckpt.state_dict, source="ckpt")  # doctest: +SKIP
     """
     path = os.fspath(path)
     if os.path.isfile(path):
-        msg = f"{path} is a file, not a deepchem-finetune checkpoint folder (one with {CONFIG_FILE} and {WEIGHTS_FILE})"
+        msg = f"{path} is a file, not a deepchem-finetune pretrained folder (one with {CONFIG_FILE} and {WEIGHTS_FILE})"
         with open(path, "rb") as fh:
             head = fh.read(2)  # torch zip archive or pickle protocol 2-5
         if head == b"PK" or head[:1] == b"\x80" or path.endswith((".pt", ".pth", ".pkl", ".ckpt", ".bin")):
             msg += (". It looks like a PyTorch/pickle file; foreign torch files are never unpickled here. To import "
-                    "plain weights, read them explicitly with deepchem_finetune.checkpoint.safe_torch_load "
+                    "plain weights, read them explicitly with deepchem_finetune.hub.safe_torch_load "
                     "(torch.load with weights_only=True) and load them with load_state_dict_strict")
         elif os.path.basename(path) in (CONFIG_FILE, WEIGHTS_FILE):
             msg += f"; pass its folder {os.path.dirname(path) or '.'!r} instead"
-        raise CheckpointError(msg)
+        raise PretrainedError(msg)
     if not os.path.isdir(path):
-        raise CheckpointError(f"no checkpoint folder at {path}: check the path (expected a folder written by "
-                              f"save_checkpoint_dir, holding {CONFIG_FILE} and {WEIGHTS_FILE})")
+        raise PretrainedError(f"no pretrained folder at {path}: check the path (expected a folder written by "
+                              f"write_pretrained, holding {CONFIG_FILE} and {WEIGHTS_FILE})")
     config_path, weights_path = os.path.join(path, CONFIG_FILE), os.path.join(path, WEIGHTS_FILE)
     for needed in (CONFIG_FILE, WEIGHTS_FILE):
         if not os.path.isfile(os.path.join(path, needed)):
-            raise CheckpointError(f"checkpoint folder {path} lacks {needed}; it is incomplete: copy it again "
-                                  f"or re-create it with save_checkpoint_dir")
+            raise PretrainedError(f"pretrained folder {path} lacks {needed}; it is incomplete: copy it again "
+                                  f"or re-create it with write_pretrained")
     try:
         with open(config_path, encoding="utf-8") as fh:
             config = json.load(fh)
     except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
-        raise CheckpointError(f"{config_path} is not valid JSON ({exc}); the checkpoint is damaged or not made "
+        raise PretrainedError(f"{config_path} is not valid JSON ({exc}); the pretrained folder is damaged or not made "
                               f"by deepchem-finetune; re-create or re-download it") from exc
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         found = config.get("format") if isinstance(config, dict) else type(config).__name__
-        raise CheckpointError(f"{path} is not made by deepchem-finetune: {CONFIG_FILE} has format {found!r}, "
-                              f"expected {FORMAT_NAME!r}; use a folder written by save_checkpoint_dir")
+        raise PretrainedError(f"{path} is not made by deepchem-finetune: {CONFIG_FILE} has format {found!r}, "
+                              f"expected {FORMAT_NAME!r}; use a folder written by write_pretrained")
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CheckpointError(f"{config_path} has an invalid format_version {version!r}; it was edited or damaged")
+        raise PretrainedError(f"{config_path} has an invalid format_version {version!r}; it was edited or damaged")
     if version > FORMAT_VERSION:
-        raise CheckpointError(f"{path} was written by a newer deepchem-finetune (format {version} > "
+        raise PretrainedError(f"{path} was written by a newer deepchem-finetune (format {version} > "
                               f"{FORMAT_VERSION}); upgrade the package: pip install -U deepchem-finetune")
     lacking = [key for key in ("backbone", "featurizer", "objective", "weights_sha256") if key not in config]
     if lacking:
-        raise CheckpointError(f"{config_path} lacks the keys {lacking}; it was edited or damaged")
+        raise PretrainedError(f"{config_path} lacks the keys {lacking}; it was edited or damaged")
     actual = file_sha256(weights_path)
     if actual != config["weights_sha256"]:
-        raise CheckpointError(f"checksum mismatch for {weights_path}: sha256 {actual}, {CONFIG_FILE} records "
+        raise PretrainedError(f"checksum mismatch for {weights_path}: sha256 {actual}, {CONFIG_FILE} records "
                               f"{config['weights_sha256']}; the file is corrupted or modified: re-create or "
-                              f"re-download the checkpoint")
+                              f"re-download the pretrained folder")
     try:
         state_dict = load_file(weights_path, device="cpu")
     except Exception as exc:  # safetensors raises its own error type on truncated / malformed files
-        raise CheckpointError(f"could not parse {weights_path} as safetensors ({type(exc).__name__}: {exc}); "
-                              f"re-create or re-download the checkpoint") from exc
+        raise PretrainedError(f"could not parse {weights_path} as safetensors ({type(exc).__name__}: {exc}); "
+                              f"re-create or re-download the pretrained folder") from exc
     if str(map_location) != "cpu":
         state_dict = {k: v.to(map_location) for k, v in state_dict.items()}
-    return PretrainedCheckpoint(path=path, config=config, state_dict=state_dict)
+    return PretrainedArtifact(path=path, config=config, state_dict=state_dict)
 
 
 def _listed(items: list) -> str:
@@ -245,8 +254,8 @@ def _listed(items: list) -> str:
     return "\n".join(shown)
 
 
-def load_state_dict_strict(module: torch.nn.Module, state_dict: dict, source: str = "checkpoint") -> None:
-    """Load ``state_dict`` into ``module`` by name, or raise one CheckpointError listing every missing,
+def load_state_dict_strict(module: torch.nn.Module, state_dict: dict, source: str = "pretrained weights") -> None:
+    """Load ``state_dict`` into ``module`` by name, or raise one PretrainedError listing every missing,
     unexpected and mis-shaped key (each list cut at 20 entries). ``source`` names the weights in messages.
 
     Examples
@@ -272,7 +281,7 @@ def load_state_dict_strict(module: torch.nn.Module, state_dict: dict, source: st
             parts.append(f"  shape mismatches:\n{_listed(mismatched)}")
         parts.append("  Fix: build the backbone from the config stored with the weights, or use weights made "
                      "for this architecture.")
-        raise CheckpointError("\n".join(parts))
+        raise PretrainedError("\n".join(parts))
     module.load_state_dict(state_dict, strict=True)
 
 
@@ -280,7 +289,7 @@ def safe_torch_load(path: str | os.PathLike):
     """Read a foreign ``.pt``/``.pth`` file with ``torch.load(weights_only=True)``, never running pickled code.
 
     Returns the content (usually a state dict, maybe nested as ``{"state_dict": ...}``) if it is only tensors and
-    plain containers; otherwise raises CheckpointError.
+    plain containers; otherwise raises PretrainedError.
 
     Examples
     --------
@@ -289,15 +298,15 @@ def safe_torch_load(path: str | os.PathLike):
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise CheckpointError(f"no file at {path}: check the path")
+        raise PretrainedError(f"no file at {path}: check the path")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         text = str(exc).lower()
         if isinstance(exc, pickle.UnpicklingError) or (isinstance(exc, RuntimeError) and "weights" in text
                                                        and "only" in text):
-            raise CheckpointError(f"refusing to unpickle {path}: it contains objects other than tensors; loading it "
+            raise PretrainedError(f"refusing to unpickle {path}: it contains objects other than tensors; loading it "
                                   f"could run code. Re-export it as a plain state dict (torch.save(model.state_dict()"
                                   f", ...)) or as safetensors") from exc
-        raise CheckpointError(f"could not read {path} as a PyTorch file ({type(exc).__name__}: {exc}); "
+        raise PretrainedError(f"could not read {path} as a PyTorch file ({type(exc).__name__}: {exc}); "
                               f"it is damaged or not a torch file") from exc

@@ -1,4 +1,4 @@
-"""Tests for the pretrained-backbone folder format (deepchem_finetune.checkpoint)."""
+"""Tests for the pretrained-backbone folder format (deepchem_finetune.hub.format)."""
 import builtins
 import json
 import os
@@ -7,10 +7,10 @@ import pickle
 import pytest
 import torch
 
-from deepchem_finetune.checkpoint import (FORMAT_NAME, FORMAT_VERSION, collect_provenance, file_sha256,
-                                          load_checkpoint_dir, load_state_dict_strict, safe_torch_load,
-                                          save_checkpoint_dir)
-from deepchem_finetune.exceptions import CheckpointError
+from deepchem_finetune.hub import (FORMAT_NAME, FORMAT_VERSION, collect_provenance, file_sha256,
+                                          read_pretrained_dir, load_state_dict_strict, safe_torch_load,
+                                          write_pretrained)
+from deepchem_finetune.exceptions import PretrainedError
 
 SPECS = dict(backbone={"name": "tiny", "config": {"in_dim": 4, "hidden": 3}},
              featurizer={"name": "graph", "config": {"vocab": ["C", "N", "O"], "max_len": None}},
@@ -28,7 +28,7 @@ def save(path, net=None, **overrides):
     kwargs = dict(SPECS, provenance=collect_provenance(seed=0, steps=10, final_loss=0.5),
                   extra={"scaler": {"mean": [0.0, 1.5], "std": [1.0, 2.0]}})
     kwargs.update(overrides)
-    return save_checkpoint_dir(path, (net or tiny_backbone()).state_dict(), **kwargs)
+    return write_pretrained(path, (net or tiny_backbone()).state_dict(), **kwargs)
 
 
 def edit_config(path, **changes):
@@ -53,7 +53,7 @@ def test_round_trip(tmp_path):
     path = save(tmp_path / "ckpt", net)
     assert path == str(tmp_path / "ckpt")
     assert sorted(os.listdir(path)) == ["config.json", "weights.safetensors"]
-    ckpt = load_checkpoint_dir(path)
+    ckpt = read_pretrained_dir(path)
     original = net.state_dict()
     assert original["1.num_batches_tracked"].dtype == torch.int64
     assert set(ckpt.state_dict) == set(original)
@@ -85,7 +85,7 @@ def test_atomic_overwrite(tmp_path):
     path = tmp_path / "ckpt"
     save(path, tiny_backbone(hidden=3))
     save(path, tiny_backbone(hidden=5), extra={"second": True})
-    ckpt = load_checkpoint_dir(path)
+    ckpt = read_pretrained_dir(path)
     assert ckpt.extra == {"second": True} and ckpt.state_dict["0.weight"].shape == (5, 4)
     assert os.listdir(tmp_path) == ["ckpt"]  # no .tmp- leftovers
 
@@ -104,8 +104,8 @@ def test_flipped_byte_is_checksum_error(tmp_path):
     data = bytearray(open(weights, "rb").read())
     data[-1] ^= 0xFF
     open(weights, "wb").write(bytes(data))
-    with pytest.raises(CheckpointError, match="checksum"):
-        load_checkpoint_dir(path)
+    with pytest.raises(PretrainedError, match="checksum"):
+        read_pretrained_dir(path)
 
 
 def test_truncated_weights_with_matching_checksum(tmp_path):
@@ -114,36 +114,36 @@ def test_truncated_weights_with_matching_checksum(tmp_path):
     data = open(weights, "rb").read()
     open(weights, "wb").write(data[: len(data) // 2])
     edit_config(path, weights_sha256=file_sha256(weights))
-    with pytest.raises(CheckpointError, match="could not parse"):
-        load_checkpoint_dir(path)
+    with pytest.raises(PretrainedError, match="could not parse"):
+        read_pretrained_dir(path)
 
 
 def test_newer_format_version(tmp_path):
     path = save(tmp_path / "ckpt")
     edit_config(path, format_version=FORMAT_VERSION + 1)
-    with pytest.raises(CheckpointError, match="newer"):
-        load_checkpoint_dir(path)
+    with pytest.raises(PretrainedError, match="newer"):
+        read_pretrained_dir(path)
 
 
 def test_other_format_and_bad_json(tmp_path):
     path = save(tmp_path / "ckpt")
     edit_config(path, format="someone-else")
-    with pytest.raises(CheckpointError, match="not made by deepchem-finetune"):
-        load_checkpoint_dir(path)
+    with pytest.raises(PretrainedError, match="not made by deepchem-finetune"):
+        read_pretrained_dir(path)
     with open(os.path.join(path, "config.json"), "w") as fh:
         fh.write("{not json")
-    with pytest.raises(CheckpointError, match="not valid JSON"):
-        load_checkpoint_dir(path)
+    with pytest.raises(PretrainedError, match="not valid JSON"):
+        read_pretrained_dir(path)
 
 
 @pytest.mark.parametrize("missing", ["config.json", "weights.safetensors"])
 def test_missing_files_and_paths(tmp_path, missing):
     path = save(tmp_path / "ckpt")
     os.remove(os.path.join(path, missing))
-    with pytest.raises(CheckpointError, match=missing):
-        load_checkpoint_dir(path)
-    with pytest.raises(CheckpointError, match="no checkpoint folder"):
-        load_checkpoint_dir(tmp_path / "nowhere")
+    with pytest.raises(PretrainedError, match=missing):
+        read_pretrained_dir(path)
+    with pytest.raises(PretrainedError, match="no pretrained folder"):
+        read_pretrained_dir(tmp_path / "nowhere")
 
 
 def test_strict_loading_lists_all_problems():
@@ -152,7 +152,7 @@ def test_strict_loading_lists_all_problems():
     del state["1.bias"]
     state["2.weight"] = torch.zeros(1)
     state["0.weight"] = torch.zeros(7, 4)
-    with pytest.raises(CheckpointError) as info:
+    with pytest.raises(PretrainedError) as info:
         load_state_dict_strict(net, state, source="my.ckpt")
     msg = str(info.value)
     assert "missing" in msg and "1.bias" in msg
@@ -162,7 +162,7 @@ def test_strict_loading_lists_all_problems():
 
 def test_strict_loading_truncates_long_lists():
     net = torch.nn.Sequential(*[torch.nn.Linear(1, 1) for _ in range(15)])  # 30 keys
-    with pytest.raises(CheckpointError, match=r"\.\.\. and 10 more"):
+    with pytest.raises(PretrainedError, match=r"\.\.\. and 10 more"):
         load_state_dict_strict(net, {})
 
 
@@ -175,11 +175,11 @@ def test_malicious_pickle_is_never_run(tmp_path, use_torch_save):
     else:
         evil_path.write_bytes(pickle.dumps({"w": Evil(str(marker))}, protocol=2))
     assert not marker.exists()
-    with pytest.raises(CheckpointError, match="refusing to unpickle"):
+    with pytest.raises(PretrainedError, match="refusing to unpickle"):
         safe_torch_load(evil_path)
     assert not marker.exists()
-    with pytest.raises(CheckpointError, match="not a deepchem-finetune checkpoint folder") as info:
-        load_checkpoint_dir(evil_path)
+    with pytest.raises(PretrainedError, match="not a deepchem-finetune pretrained folder") as info:
+        read_pretrained_dir(evil_path)
     assert "never unpickled" in str(info.value)
     assert not marker.exists()
 

@@ -1,0 +1,62 @@
+"""The model zoo: pretrained artifacts shipped inside the package (``hub/zoo/<name>/``), listed and resolved by name."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Dict, List
+
+from deepchem_finetune.exceptions import PretrainedError
+
+__all__ = ["ZOO_DIR", "zoo_names", "zoo_table", "resolve_source"]
+
+ZOO_DIR = Path(__file__).resolve().parent / "zoo"
+
+
+def zoo_names() -> List[str]:
+    """Names of the pretrained artifacts shipped inside the package.
+
+    Examples
+    --------
+    >>> "gin_zinc60k_desc30" in zoo_names()
+    True
+    """
+    if not ZOO_DIR.is_dir():
+        return []
+    return sorted(p.name for p in ZOO_DIR.iterdir() if (p / "config.json").is_file())
+
+
+def zoo_table() -> List[Dict]:
+    """One row per zoo entry: name, size, backbone, objective, data, steps, date and the exact command."""
+    rows = []
+    for name in zoo_names():
+        folder = ZOO_DIR / name
+        cfg = json.loads((folder / "config.json").read_text())
+        prov = cfg.get("provenance", {})
+        size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        bb = cfg["backbone"]["config"]
+        rows.append({"name": name, "size_mb": size / 1e6,
+                     "backbone": (f"{cfg['backbone']['name']} {bb.get('conv')} {bb.get('num_layers')}x"
+                                  f"{bb.get('hidden_dim')}" if "num_layers" in bb else
+                                  f"{cfg['backbone']['name']} width {bb.get('width')} depth {bb.get('depth')} "
+                                  f"({cfg['featurizer']['name']})"),
+                     "objective": cfg["objective"]["name"], "data": prov.get("data"), "steps": prov.get("steps"),
+                     "created_utc": prov.get("created_utc"), "command": prov.get("command")})
+    return rows
+
+
+def resolve_source(source) -> str:
+    """Path of a pretrained folder (or foreign ``.pth`` file) given a path or a zoo name.
+
+    Raises
+    ------
+    PretrainedError
+        Neither a path nor a zoo name; the message lists the zoo.
+    """
+    path = Path(os.fspath(source)).expanduser()
+    if path.exists():
+        return str(path)
+    if str(source) in zoo_names():
+        return str(ZOO_DIR / str(source))
+    raise PretrainedError(f"{source!r} is neither an existing pretrained path nor a zoo name; "
+                          f"zoo: {zoo_names() or '(empty)'}")
