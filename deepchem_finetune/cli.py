@@ -61,7 +61,7 @@ def _backbone_options(args):
 def _cmd_benchmark(args) -> int:
     import os
     from deepchem_finetune.benchmark import run_benchmark
-    from deepchem_finetune.benchmark.cells import NESTED_OPTIONS
+    from deepchem_finetune.benchmark.arms import NESTED_OPTIONS
     options = {}
     for item in args.model_option or []:
         key, sep, value = item.partition("=")

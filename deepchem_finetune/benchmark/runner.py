@@ -28,7 +28,7 @@ from typing import Dict, Iterable, List, Optional
 import pandas as pd
 from tqdm.auto import tqdm
 
-from deepchem_finetune.benchmark.cells import NESTED_OPTIONS, RUNNERS, applies, cell_mode_and_metric, family
+from deepchem_finetune.benchmark.arms import NESTED_OPTIONS, RUNNERS, applies, cell_mode_and_metric, family
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""How one benchmark cell is trained: each model family on a MoleculeNet or FLIP dataset.
+"""Benchmark arms: how each model family (an arm) trains one cell on a MoleculeNet or FLIP dataset.
 
 Model families: ``gnn`` / ``gnn:<source>`` (MolGNN; molecules), ``seqcnn`` / ``seqcnn:<source>`` (SeqCNN on
 SMILES for MoleculeNet, on residues for FLIP), ``rf`` (random forest on ECFP4; molecules) and ``ridge``
