@@ -19,6 +19,7 @@ from rdkit import Chem
 
 from deepchem_finetune._compat import import_deepchem_quietly
 from deepchem_finetune.exceptions import FeaturizationError
+from deepchem_finetune.featurizers.on_error import OnErrorMixin
 
 dc = import_deepchem_quietly()
 
@@ -97,7 +98,7 @@ PRESETS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
 }
 
 
-class MolGraphFeaturizer(dc.feat.MolecularFeaturizer):
+class MolGraphFeaturizer(OnErrorMixin, dc.feat.MolecularFeaturizer):
     """Featurize molecules as graphs of categorical atom and bond indices.
 
     Produces ``dc.feat.GraphData`` with integer ``node_features`` of shape ``(n_atoms, n_atom_features)``,
@@ -114,6 +115,12 @@ class MolGraphFeaturizer(dc.feat.MolecularFeaturizer):
         Names from :data:`ATOM_FEATURES`.
     bond_features: sequence of str, optional
         Names from :data:`BOND_FEATURES`.
+    on_error: str, optional (default "raise")
+        ``"raise"``: :meth:`featurize` raises :class:`FeaturizationError` for the first molecule that fails.
+        ``"skip"``: such a molecule gets an empty array, which ``dc.data.CSVLoader`` and DeepChem's other
+        loaders drop, and is logged and recorded in ``skipped`` as ``(row, input, reason)``; under
+        ``CSVLoader`` ``row`` is the 0-based data row of the file, header not counted (see
+        :mod:`~deepchem_finetune.featurizers.on_error`). Not part of :meth:`get_spec`.
 
     Examples
     --------
@@ -121,6 +128,10 @@ class MolGraphFeaturizer(dc.feat.MolecularFeaturizer):
     >>> g = f.featurize(["CCO"])[0]
     >>> g.node_features.tolist(), g.edge_index.shape
     ([[5, 0], [5, 0], [7, 0]], (2, 4))
+    >>> skipping = MolGraphFeaturizer(on_error="skip")
+    >>> out = skipping.featurize(["CCO", "*C"])
+    >>> out[1].size, skipping.skipped[0][:2]
+    (0, (1, '*C'))
 
     References
     ----------
@@ -128,7 +139,7 @@ class MolGraphFeaturizer(dc.feat.MolecularFeaturizer):
     """
 
     def __init__(self, preset: str = "hu2020", atom_features: Optional[Sequence[str]] = None,
-                 bond_features: Optional[Sequence[str]] = None):
+                 bond_features: Optional[Sequence[str]] = None, on_error: str = "raise"):
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
         default_atoms, default_bonds = PRESETS[preset]
@@ -144,6 +155,7 @@ class MolGraphFeaturizer(dc.feat.MolecularFeaturizer):
         self.preset = preset
         self.atom_features = atom_features
         self.bond_features = bond_features
+        self._init_on_error(on_error)
         self._atom_fns = [ATOM_FEATURES[n][0] for n in atom_features]
         self._bond_fns = [BOND_FEATURES[n][0] for n in bond_features]
 
@@ -209,20 +221,25 @@ class MolGraphFeaturizer(dc.feat.MolecularFeaturizer):
         return dc.feat.GraphData(node_features=x, edge_index=edge_index, edge_features=e)
 
     def featurize(self, datapoints, log_every_n: int = 1000, **kwargs) -> np.ndarray:
-        """Featurize SMILES strings or RDKit molecules; raise on the first failure, naming it.
+        """Featurize SMILES strings or RDKit molecules: an object array of ``GraphData``.
 
-        Use :func:`deepchem_finetune.featurizers.featurize` for the option of skipping failures.
+        With ``on_error="skip"`` a molecule that fails gets an empty array instead (DeepChem's failure
+        marker) and is recorded in ``skipped``. :func:`~deepchem_finetune.featurizers.featurize_smiles`
+        returns the kept rows and the failures separately.
 
         Raises
         ------
         FeaturizationError
-            With the index and the SMILES of the first molecule that fails to parse or featurize.
+            With ``on_error="raise"``: with the row and the SMILES of the first molecule that fails to parse
+            or featurize (the row: the position in ``datapoints``, or its index label for a
+            ``pandas.Series``, which under ``dc.data.CSVLoader`` is the data row of the file).
         """
         if isinstance(datapoints, (str, Chem.Mol)):
             datapoints = [datapoints]
-        out = np.empty(len(datapoints), dtype=object)
-        for i, dp in enumerate(datapoints):
-            out[i] = self.featurize_one(dp, index=i)
+        feats, _ = self._featurize_rows(datapoints, self.featurize_one)
+        out = np.empty(len(feats), dtype=object)
+        for i, g in enumerate(feats):
+            out[i] = g if g is not None else self._failed()
         return out
 
     def featurize_one(self, datapoint, index: int = 0):

@@ -4,15 +4,17 @@ Each turns a list of strings into an ``int64`` array of shape ``(n, max_length)`
 with ``<pad>`` = 0, so ``dc.data.NumpyDataset(X, y)`` holds it directly. Ids come from a
 :class:`~deepchem_finetune.featurizers.vocabulary.Vocabulary` (``<pad>`` 0, ``<unk>`` 1, ``<mask>`` 2). Every
 failure raises :class:`~deepchem_finetune.exceptions.FeaturizationError` naming the sequence's index, and for
-an unknown token its character position, and the fix.
+an unknown token its character position, and the fix; with ``on_error="skip"`` the failing sequence gets an
+empty row instead, which ``dc.data.CSVLoader`` drops, and is recorded in ``skipped`` (see
+:mod:`~deepchem_finetune.featurizers.on_error`).
 
-Attribute names equal the ``__init__`` argument names: DeepChem builds its cache keys from them.
+The shared logic is in :class:`~deepchem_finetune.featurizers.tokenizer._SequenceTokenizer`. Attribute names
+equal the ``__init__`` argument names: DeepChem builds its cache keys from them.
 """
 from __future__ import annotations
 
 import hashlib
 import itertools
-import logging
 import re
 from collections import Counter
 from typing import List, Sequence, Tuple, Union
@@ -20,12 +22,10 @@ from typing import List, Sequence, Tuple, Union
 import numpy as np
 from rdkit import Chem
 
-from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_silenced
-from deepchem_finetune.exceptions import FeaturizationError, SpecMismatchError
+from deepchem_finetune._compat import rdkit_errors_silenced
+from deepchem_finetune.exceptions import FeaturizationError
+from deepchem_finetune.featurizers.tokenizer import _SequenceTokenizer
 from deepchem_finetune.featurizers.vocabulary import Vocabulary
-
-dc = import_deepchem_quietly()
-logger = logging.getLogger(__name__)
 
 __all__ = ["SmilesTokenizer", "ProteinTokenizer", "NucleotideTokenizer", "SEQUENCE_TOKENIZERS",
            "PROTEIN_ALPHABET", "NUCLEOTIDE_ALPHABET"]
@@ -37,134 +37,6 @@ NUCLEOTIDE_ALPHABET = tuple("ACGTUN")
 # Atom-level SMILES tokens (Schwaller et al., 2019), plus %(nnn) ring bonds.
 _SMILES_TOKEN = re.compile(r"\[[^\[\]]+\]|Br|Cl|%\([0-9]+\)|%[0-9]{2}|[BCNOPSFI]|[bcnops]|[0-9]"
                            r"|[()=#\-+\\/:~@?>*$.]")
-
-
-class _SequenceTokenizer(dc.feat.Featurizer):
-    """Shared logic: validation, unknown-token policy, truncation, padding, spec."""
-
-    kind = "sequence"  # word used in error messages
-
-    def _init_common(self, max_length: int, truncate: bool, unknown: str) -> None:
-        if not isinstance(max_length, (int, np.integer)) or max_length < 1:
-            raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
-        if unknown not in ("error", "unk"):
-            raise ValueError(f"unknown must be 'error' or 'unk', got {unknown!r}")
-        self.max_length = int(max_length)
-        self.truncate = bool(truncate)
-        self.unknown = unknown
-
-    @property
-    def vocab(self) -> Vocabulary:
-        return self._vocab
-
-    def _prepare(self, sequence: str, index: int) -> str:
-        return sequence.upper()
-
-    def _split(self, sequence: str, index: int) -> Tuple[List[str], List[int]]:
-        """Tokens and their character offsets."""
-        return list(sequence), list(range(len(sequence)))
-
-    # -------------------------------------------------------------------------- encoding
-    def tokenize(self, sequence: str, index: int = 0) -> List[str]:
-        """The tokens of one sequence (after canonicalization / upper-casing), before id lookup."""
-        return self._split(self._prepare(self._check_input(sequence, index), index), index)[0]
-
-    def _check_input(self, sequence, index: int) -> str:
-        if not isinstance(sequence, str):
-            raise FeaturizationError(f"{self.kind} at index {index} is a {type(sequence).__name__} "
-                                     f"({sequence!r}), expected a string", index, sequence)
-        if not sequence:
-            raise FeaturizationError(f"{self.kind} at index {index} is an empty string; remove it", index,
-                                     sequence)
-        return sequence
-
-    def encode_one(self, sequence: str, index: int = 0) -> np.ndarray:
-        """Token ids of one sequence, unpadded, ``(n_tokens,)``; ``index`` only names it in errors."""
-        return self._encode(sequence, index)[0]
-
-    def _encode(self, sequence: str, index: int) -> Tuple[np.ndarray, int]:
-        seq = self._prepare(self._check_input(sequence, index), index)
-        tokens, starts = self._split(seq, index)
-        unk = -1 if self.unknown == "error" else self._vocab.unk_id
-        ids = np.fromiter((self._vocab.get(t, unk) for t in tokens), dtype=np.int64, count=len(tokens))
-        if self.unknown == "error" and (ids < 0).any():
-            k = int(np.argmax(ids < 0))
-            shown = repr(seq) if len(seq) <= 60 else f"...{seq[max(0, starts[k] - 20):starts[k] + 20]}..."
-            raise FeaturizationError(
-                f"{self.kind} at index {index} has unknown token {tokens[k]!r} at position {starts[k]} "
-                f"(in {shown}); it is not in the vocabulary of {len(self._vocab)} tokens. Pass "
-                "unknown='unk' to map unknown tokens to <unk>", index, sequence)
-        if len(ids) > self.max_length:
-            if not self.truncate:
-                raise FeaturizationError(
-                    f"{self.kind} at index {index} has {len(ids)} tokens, more than max_length="
-                    f"{self.max_length}; pass a larger max_length or truncate=True", index, sequence)
-            return ids[:self.max_length], len(ids)
-        return ids, len(ids)
-
-    def _featurize(self, datapoint, **kwargs) -> np.ndarray:
-        return self.pad(self.encode_one(datapoint))
-
-    def pad(self, ids: np.ndarray) -> np.ndarray:
-        """Right-pad ids of :meth:`encode_one` with ``<pad>`` to ``(max_length,)``."""
-        row = np.full(self.max_length, self._vocab.pad_id, dtype=np.int64)
-        row[:len(ids)] = ids
-        return row
-
-    def featurize(self, datapoints, log_every_n: int = 1000, **kwargs) -> np.ndarray:
-        """Token ids ``(n, max_length)``, ``int64``, right-padded with 0.
-
-        Raises
-        ------
-        FeaturizationError
-            For the first invalid, empty, over-long or (with ``unknown="error"``) unknown-token input,
-            naming its index.
-        """
-        if isinstance(datapoints, str):
-            datapoints = [datapoints]
-        datapoints = list(datapoints)
-        out = np.full((len(datapoints), self.max_length), self._vocab.pad_id, dtype=np.int64)
-        n_cut = 0
-        with rdkit_errors_silenced():
-            for i, seq in enumerate(datapoints):
-                ids, n_tokens = self._encode(seq, i)
-                n_cut += n_tokens > self.max_length
-                out[i, :len(ids)] = ids
-        if n_cut:
-            logger.warning("%s: truncated %d of %d sequences to max_length=%d tokens", type(self).__name__,
-                           n_cut, len(datapoints), self.max_length)
-        return out
-
-    def decode(self, ids: Sequence[int]) -> str:
-        """The string of a row of ids (padding dropped; ``<unk>`` / ``<mask>`` written as such)."""
-        return "".join(self._vocab.decode(ids, skip_special=False))
-
-    # ------------------------------------------------------------------------------ spec
-    def _config(self) -> dict:
-        return {"max_length": self.max_length, "truncate": self.truncate, "unknown": self.unknown}
-
-    def get_spec(self) -> dict:
-        """JSON ``{name, config}`` (config includes the vocabulary) for :func:`featurizer_from_spec`."""
-        config = self._config()
-        config["vocabulary"] = self._vocab.regular_tokens
-        return {"name": type(self).__name__, "config": config}
-
-    @classmethod
-    def from_config(cls, config: dict) -> "_SequenceTokenizer":
-        """Rebuild from ``get_spec()["config"]``; a fixed vocabulary must equal the stored one."""
-        config = dict(config)
-        stored = config.pop("vocabulary", None)
-        tok = cls(**config)
-        if stored is not None and list(stored) != tok.vocab.regular_tokens:
-            raise SpecMismatchError(f"{cls.__name__} vocabulary differs from the stored one:\n"
-                                    f"  stored: {list(stored)}\n  this package: {tok.vocab.regular_tokens}")
-        return tok
-
-    def input_encoding(self) -> dict:
-        """What a sequence backbone must embed: ``{"kind": "tokens", "vocab_size", "pad_id", "unk_id", "mask_id"}``."""
-        v = self._vocab
-        return {"kind": "tokens", "vocab_size": len(v), "pad_id": v.pad_id, "unk_id": v.unk_id,
-                "mask_id": v.mask_id}
 
 
 class SmilesTokenizer(_SequenceTokenizer):
@@ -182,6 +54,10 @@ class SmilesTokenizer(_SequenceTokenizer):
         "error" raises on a token outside the vocabulary; "unk" maps it to ``<unk>``.
     canonicalize: bool, optional (default True)
         Parse with RDKit and write the canonical SMILES first (invalid SMILES then raise).
+    on_error: str, optional (default "raise")
+        "raise" raises on an invalid, untokenizable, over-long (without ``truncate``) or (with
+        ``unknown="error"``) unknown-token SMILES; "skip" gives it an empty row and records it in ``skipped``.
+        Not part of the spec.
 
     Examples
     --------
@@ -199,9 +75,10 @@ class SmilesTokenizer(_SequenceTokenizer):
     kind = "SMILES"
 
     def __init__(self, vocabulary: Union[Sequence[str], Vocabulary], max_length: int = 128,
-                 truncate: bool = False, unknown: str = "error", canonicalize: bool = True):
+                 truncate: bool = False, unknown: str = "error", canonicalize: bool = True,
+                 on_error: str = "raise"):
         vocab = vocabulary if isinstance(vocabulary, Vocabulary) else Vocabulary(list(vocabulary))
-        self._init_common(max_length, truncate, unknown)
+        self._init_common(max_length, truncate, unknown, on_error)
         self._vocab = vocab
         self.vocabulary = vocab.regular_tokens
         self.canonicalize = bool(canonicalize)
@@ -242,7 +119,7 @@ class SmilesTokenizer(_SequenceTokenizer):
 
     @classmethod
     def build(cls, smiles: Sequence[str], min_count: int = 1, max_length: int = 128, truncate: bool = False,
-              unknown: str = "error", canonicalize: bool = True) -> "SmilesTokenizer":
+              unknown: str = "error", canonicalize: bool = True, on_error: str = "raise") -> "SmilesTokenizer":
         """A tokenizer whose vocabulary holds the tokens seen at least ``min_count`` times in ``smiles``.
 
         Tokens are ordered by decreasing count, then alphabetically, so the same corpus gives the same ids.
@@ -260,7 +137,8 @@ class SmilesTokenizer(_SequenceTokenizer):
         if not counts:
             raise ValueError("cannot build a vocabulary from an empty list of SMILES")
         tokens = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
-        return cls(tokens, max_length=max_length, truncate=truncate, unknown=unknown, canonicalize=canonicalize)
+        return cls(tokens, max_length=max_length, truncate=truncate, unknown=unknown, canonicalize=canonicalize,
+                   on_error=on_error)
 
 
 class ProteinTokenizer(_SequenceTokenizer):
@@ -272,6 +150,9 @@ class ProteinTokenizer(_SequenceTokenizer):
     truncate: bool, optional (default False)
     unknown: str, optional (default "error")
         "error" or "unk" (e.g. for gaps ``-`` or stop ``*``).
+    on_error: str, optional (default "raise")
+        "raise" or "skip" (an invalid, over-long or unknown-residue sequence gets an empty row and is recorded
+        in ``skipped``).
 
     Examples
     --------
@@ -284,8 +165,9 @@ class ProteinTokenizer(_SequenceTokenizer):
 
     kind = "protein sequence"
 
-    def __init__(self, max_length: int = 1024, truncate: bool = False, unknown: str = "error"):
-        self._init_common(max_length, truncate, unknown)
+    def __init__(self, max_length: int = 1024, truncate: bool = False, unknown: str = "error",
+                 on_error: str = "raise"):
+        self._init_common(max_length, truncate, unknown, on_error)
         self._vocab = Vocabulary(PROTEIN_ALPHABET)
 
 
@@ -302,6 +184,8 @@ class NucleotideTokenizer(_SequenceTokenizer):
         In tokens.
     truncate: bool, optional (default False)
     unknown: str, optional (default "error")
+    on_error: str, optional (default "raise")
+        "raise" or "skip", as for :class:`ProteinTokenizer`.
 
     Examples
     --------
@@ -315,10 +199,11 @@ class NucleotideTokenizer(_SequenceTokenizer):
 
     kind = "nucleotide sequence"
 
-    def __init__(self, k: int = 1, max_length: int = 1024, truncate: bool = False, unknown: str = "error"):
+    def __init__(self, k: int = 1, max_length: int = 1024, truncate: bool = False, unknown: str = "error",
+                 on_error: str = "raise"):
         if not isinstance(k, (int, np.integer)) or not 1 <= k <= 6:
             raise ValueError(f"k must be an integer from 1 to 6, got {k!r}")
-        self._init_common(max_length, truncate, unknown)
+        self._init_common(max_length, truncate, unknown, on_error)
         self.k = int(k)
         self._vocab = Vocabulary(["".join(p) for p in itertools.product(NUCLEOTIDE_ALPHABET, repeat=self.k)])
 
