@@ -93,3 +93,27 @@ def wrap(network: torch.nn.Module) -> DDPNetwork:
     device_ids = [torch.cuda.current_device()] if next(network.parameters()).is_cuda else None
     # frozen blocks and per-objective heads may leave parameters without gradients in a step
     return DDPNetwork(network, device_ids=device_ids, find_unused_parameters=True)
+
+
+def rank_share(batches, n_batches: int, seed):
+    """This rank's batches of one epoch: every ``world_size``-th of the same seeded shuffle, equally many on every
+    rank (the last ``n_batches % world_size`` batches are left out, so no rank waits for another).
+
+    Parameters
+    ----------
+    batches: iterable
+        The epoch's batches, in the same (seeded) order on every rank.
+    n_batches: int
+        How many there are.
+    seed: int or None
+        The model's seed; None raises (every rank must draw the same shuffle).
+    """
+    if seed is None:
+        raise ValueError("distributed training needs a seed, so that every rank draws the same shuffle")
+    rank, world = rank_and_world()
+    usable = (n_batches // world) * world
+    for i, batch in enumerate(batches):
+        if i >= usable:
+            return
+        if i % world == rank:
+            yield batch

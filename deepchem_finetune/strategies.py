@@ -62,6 +62,11 @@ class Strategy:
         """How many backbone blocks, counted from the input, are frozen during ``epoch`` (0-based)."""
         return 0
 
+    def start_epoch(self, model, epoch: int) -> None:
+        """Called by the model at the start of each training epoch (0-based, counted since the strategy was set):
+        freezes the blocks of :meth:`frozen_blocks` and unfreezes the others."""
+        apply_freezing(model, self.frozen_blocks(model, epoch))
+
     def penalty(self, model) -> Optional[torch.Tensor]:
         """Extra loss term, or None."""
         return None

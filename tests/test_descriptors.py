@@ -88,15 +88,15 @@ def test_descriptor_objective_loss_decreases_and_masks(tmp_path):
     assert last < 0.5 * first
     obj = model.model.objective
     assert not set(descriptor_names()[:3]) & set(obj.scaler.kept)  # dropped: no valid value
-    _, labels, weights = obj.corrupt(None, torch.Generator().manual_seed(0), y=np.nan_to_num(y[:4]), w=w[:4])
+    _, labels, weights = obj.transform(None, torch.Generator().manual_seed(0), y=np.nan_to_num(y[:4]), w=w[:4])
     assert labels[0].shape == weights[0].shape == (4, obj.n_targets)
     dropped = DescriptorPrediction({}, scaler, target_dropout=0.5)
-    _, _, wd = dropped.corrupt(None, torch.Generator().manual_seed(0), y=np.nan_to_num(y), w=w)
-    assert 0.35 < float(wd[0].mean()) / float(torch.as_tensor(w[:, obj._columns]).mean()) < 0.65
+    _, _, wd = dropped.transform(None, torch.Generator().manual_seed(0), y=np.nan_to_num(y), w=w)
+    assert 0.35 < float(wd[0].mean()) / float(torch.as_tensor(w[:, obj.scaler.columns()]).mean()) < 0.65
 
 
 def test_descriptor_objective_needs_descriptor_labels():
     scaler = RobustScaler(["MolWt"]).fit(np.array([[1.0], [2.0], [4.0]])).to_dict()
     obj = DescriptorPrediction({}, scaler)
     with pytest.raises(ValueError, match="targets='descriptors'"):
-        obj.corrupt(None, torch.Generator(), y=np.zeros((2, 0)), w=np.zeros((2, 0)))
+        obj.transform(None, torch.Generator(), y=np.zeros((2, 0)), w=np.zeros((2, 0)))

@@ -14,7 +14,7 @@ def test_selection_fraction_and_80_10_10_corruption():
     tok = ProteinTokenizer(max_length=40)
     obj = MaskedTokens(tok.get_spec())
     tokens = torch.as_tensor(tok.featurize(SEQS * 20))  # 640 rows of 22 residues, 18 pads each
-    inp, labels, _ = obj.corrupt(tokens, torch.Generator().manual_seed(0))
+    inp, labels, _ = obj.transform(tokens, torch.Generator().manual_seed(0))
     selected = torch.zeros(tokens.numel(), dtype=torch.bool)
     selected[inp.positions] = True
     selected = selected.view(tokens.shape)

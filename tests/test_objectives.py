@@ -18,7 +18,7 @@ def test_masking_touches_the_configured_fraction_and_sets_mask_tokens():
     f = MolGraphFeaturizer("hu2020")
     obj = AttributeMasking(f.get_spec(), mask_rate=0.25)
     batch = graphs_to_batch(f.featurize(BIG))
-    out, labels, weights = obj.corrupt(batch, torch.Generator().manual_seed(0))
+    out, labels, weights = obj.transform(batch, torch.Generator().manual_seed(0))
     sizes = (batch.ptr[1:] - batch.ptr[:-1]).tolist()
     per_graph = torch.bincount(batch.batch[out.masked_atoms], minlength=len(BIG)).tolist()
     assert per_graph == [max(1, round(n * 0.25)) for n in sizes]
@@ -40,8 +40,8 @@ def test_masking_is_reproducible_with_a_seed():
     f = MolGraphFeaturizer("hu2020")
     obj = AttributeMasking(f.get_spec())
     batch = graphs_to_batch(f.featurize(BIG))
-    a = obj.corrupt(batch, torch.Generator().manual_seed(3))[0].masked_atoms
-    b = obj.corrupt(batch, torch.Generator().manual_seed(3))[0].masked_atoms
+    a = obj.transform(batch, torch.Generator().manual_seed(3))[0].masked_atoms
+    b = obj.transform(batch, torch.Generator().manual_seed(3))[0].masked_atoms
     assert torch.equal(a, b)
 
 

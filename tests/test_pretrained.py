@@ -148,3 +148,25 @@ def test_malicious_pickle_is_refused_without_running_code(tmp_path):
     with pytest.raises(PretrainedError):
         MolGNNModel.from_pretrained(str(plain), n_tasks=1)
     assert not os.path.exists(marker)
+
+
+def test_wrong_argument_types_name_the_argument(tmp_path):
+    # before: from_pretrained(..., n_tasks="two") failed deep inside with "'<' not supported between 'str' and 'int'"
+    with pytest.raises(TypeError, match=r"n_tasks must be an int >= 1, got 'two' \(str\)"):
+        MolGNNModel.from_pretrained("gin_zinc60k_desc30", n_tasks="two")
+    with pytest.raises(TypeError, match="n_tasks"):
+        MolGNNModel.from_pretrained("gin_zinc60k_desc30", n_tasks=1.5)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        MolGNNModel.from_pretrained("gin_zinc60k_desc30", n_tasks=1, mode="regresion")
+    with pytest.raises(TypeError, match="batch_size"):
+        MolGNNModel(n_tasks=1, batch_size="32")
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        MolGNNModel(n_tasks=1, learning_rate=0)
+    with pytest.raises(TypeError, match="seed"):
+        MolGNNModel(n_tasks=1, seed="0")
+    with pytest.raises(TypeError, match="head_hidden"):
+        MolGNNModel(n_tasks=1, head_hidden=64)
+    with pytest.raises(ValueError, match="head_dropout"):
+        MolGNNModel(n_tasks=1, head_dropout=1.5)
+    with pytest.raises(TypeError, match="n_tasks"):
+        MolGNNModel(n_tasks=True)

@@ -128,7 +128,7 @@ def test_save_pretrained_from_pretrained_identical_backbone(tmp_path):
     loaded = SeqCNNModel.from_pretrained(path, n_tasks=3, mode="regression", seed=5)
     assert loaded.backbone.config == model.backbone.config
     assert loaded.get_featurizer().get_spec() == model.get_featurizer().get_spec()
-    tokens = model._collate(ds.X)
+    tokens = model.collate(ds.X)
     model.model.eval(), loaded.model.eval()
     with torch.no_grad():
         torch.testing.assert_close(loaded.backbone(tokens), model.backbone(tokens), rtol=0, atol=0)
@@ -168,13 +168,13 @@ def test_restore_gives_identical_predictions(tmp_path):
 def test_collate_trims_padding_and_rejects_wrong_inputs():
     m = small_model()
     X = m.get_featurizer().featurize(["MKV", "MKVLA"])
-    assert tuple(m._collate(X).shape) == (2, 5)
+    assert tuple(m.collate(X).shape) == (2, 5)
     with pytest.raises(ValueError, match="2-D integer token array.*model.get_featurizer"):
-        m._collate(X.astype(np.float32))
+        m.collate(X.astype(np.float32))
     with pytest.raises(ValueError, match="outside \\[0, 28\\).*model.get_featurizer"):
-        m._collate(X + 30)
+        m.collate(X + 30)
     with pytest.raises(ValueError, match="batch row 1 holds only padding"):
-        m._collate(np.array([[3, 4], [0, 0]]))
+        m.collate(np.array([[3, 4], [0, 0]]))
     from deepchem_finetune.featurizers import MolGraphFeaturizer
     graphs = dc.data.NumpyDataset(MolGraphFeaturizer().featurize(["CCO", "CC"]), np.zeros((2, 1)))
     with pytest.raises(ValueError, match="model.get_featurizer"):

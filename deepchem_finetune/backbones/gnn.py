@@ -22,6 +22,7 @@ from torch_geometric.nn.aggr import AttentionalAggregation
 
 from deepchem_finetune.backbones.convs import CONV_LAYERS, GraphCache
 from deepchem_finetune.backbones.encoders import AtomEncoder, edge_inputs
+from deepchem_finetune.backbones.encoding import Encoding
 
 JK_MODES = ("last", "concat", "sum", "max")
 POOLINGS = ("mean", "sum", "max", "attention")
@@ -69,6 +70,9 @@ class MolGNN(nn.Module):
     >>> gnn(graphs_to_batch(f.featurize(["CCO", "c1ccccc1"]))).shape
     torch.Size([2, 16])
     """
+
+    #: what ``encode`` reads: "graph" (a torch-geometric ``Batch``) or "tokens" (``(batch, length)`` ids)
+    input_kind = "graph"
 
     def __init__(self, input_encoding: dict, num_layers: int = 5, hidden_dim: int = 300, conv: str = "gin",
                  mlp_ratio: int = 2, heads: int = 2, dropout: float = 0.0, batch_norm: bool = True,
@@ -147,8 +151,15 @@ class MolGNN(nn.Module):
             return global_max_pool(node_repr, b, size)
         return self.pool(node_repr, b, dim_size=size)
 
+    def encode(self, batch) -> Encoding:
+        """Atom representations and the pooled graph embeddings of a torch-geometric ``Batch`` (the backbone API
+        every objective uses)."""
+        nodes = self.encode_nodes(batch)
+        return Encoding(nodes, self.readout(nodes, batch))
+
     def forward(self, batch) -> torch.Tensor:
-        return self.readout(self.encode_nodes(batch), batch)
+        """Graph embeddings ``(n_graphs, output_dim)``."""
+        return self.encode(batch).pooled
 
 
 def build_graph_cache(encoding: dict, edge_index: torch.Tensor, edge_attr: torch.Tensor, n: int) -> GraphCache:

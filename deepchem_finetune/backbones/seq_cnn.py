@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepchem_finetune.backbones.encoding import Encoding
+
 POOLINGS = ("mean", "max", "attention")
 
 
@@ -92,6 +94,9 @@ class SeqCNN(nn.Module):
     (CARP). Cell Systems 2024.
     """
 
+    #: what ``encode`` reads: "graph" (a torch-geometric ``Batch``) or "tokens" (``(batch, length)`` ids)
+    input_kind = "tokens"
+
     def __init__(self, vocab_size: int, pad_id: int = 0, width: int = 128, depth: int = 8, kernel_size: int = 5,
                  dilations: Sequence[int] = (1, 2, 4, 8), inner_width: Optional[int] = None, dropout: float = 0.0,
                  pooling: str = "mean"):
@@ -159,5 +164,12 @@ class SeqCNN(nn.Module):
         scores = self.attention(h).masked_fill(~m, float("-inf"))
         return (torch.softmax(scores, dim=1) * h).sum(1)
 
+    def encode(self, tokens: torch.Tensor) -> Encoding:
+        """Per-position representations, the pooled embedding and the mask of real tokens (the backbone API every
+        objective uses)."""
+        h, mask = self.encode_tokens(tokens)
+        return Encoding(h, self.readout(h, mask), mask)
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.readout(*self.encode_tokens(tokens))
+        """Sequence embeddings ``(batch, width)``."""
+        return self.encode(tokens).pooled

@@ -3,12 +3,16 @@
 A network is ``objective.outputs(head(backbone(inputs)))``. This class adds what transfer learning
 needs on top of DeepChem's ``fit / predict / evaluate / save_checkpoint / restore``:
 
-* batches are built by the subclass's ``_collate`` (e.g. GraphData -> torch-geometric ``Batch``);
-* labels pass through :func:`~deepchem_finetune._compat.sanitize_labels`, so a NaN never reaches the loss;
-* a ``seed`` makes initialisation, shuffling and dropout reproducible without touching numpy's global RNG;
-* unknown keyword arguments raise instead of being swallowed;
+* batches are built by the subclass's ``collate`` (e.g. GraphData -> torch-geometric ``Batch``), then the
+  objective's data-side ``transform`` makes the network input and the label tensors (supervised labels are
+  checked there, and a NaN never reaches the loss; pretraining objectives corrupt the batch there);
+* a ``seed`` makes initialisation, shuffling, dropout and corruption reproducible without touching numpy's global
+  RNG (:class:`~deepchem_finetune.seeding.RunCounters`, saved in training checkpoints);
+* unknown keyword arguments and wrong argument types raise, naming the argument;
 * fine-tuning strategies (:mod:`deepchem_finetune.strategies`): parameter groups built where DeepChem
   builds its optimizer, blocks frozen at each epoch start, penalties added to the loss;
+* data-parallel training: inside a torch.distributed group each rank takes its share of every epoch's
+  batches (:func:`deepchem_finetune.distributed.rank_share`);
 * ``save_pretrained`` / ``from_pretrained`` / ``load_pretrained``: backbone-only, self-describing pretrained
   artifacts loaded strictly by parameter name (:mod:`deepchem_finetune.hub`).
 """
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import re
 import warnings
 from typing import Optional, Sequence
 
@@ -24,11 +27,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepchem_finetune import distributed
-from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly, sanitize_labels
+from deepchem_finetune import distributed, hub
+from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly
 from deepchem_finetune.data.batching import iterate_batches
-from deepchem_finetune import hub
+from deepchem_finetune.models import checkpoints
+from deepchem_finetune.models.arguments import check_model_arguments
+from deepchem_finetune.models.network import TaskNetwork
 from deepchem_finetune.objectives import SupervisedObjective, get_objective
+from deepchem_finetune.seeding import RunCounters
 from deepchem_finetune.strategies import Strategy, apply_freezing, get_strategy
 
 dc = import_deepchem_quietly()
@@ -37,38 +43,10 @@ _TORCHMODEL_KWARGS = set(inspect.signature(dc.models.TorchModel.__init__).parame
     "self", "model", "loss", "output_types", "kwargs", "batch_size", "learning_rate"}
 
 
-class TaskNetwork(nn.Module):
-    """``backbone -> head -> objective outputs``; the ``nn.Module`` a :class:`BackboneModel` trains."""
-
-    def __init__(self, backbone: nn.Module, head: nn.Module, objective, precision: str = "fp32"):
-        super().__init__()
-        if precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
-        self.backbone = backbone
-        self.head = head
-        self.objective = objective
-        self.precision = precision
-        self.frozen_modules: list = []
-
-    def train(self, mode: bool = True):
-        """Like ``nn.Module.train``, but frozen blocks stay in eval mode (batch-norm statistics fixed)."""
-        super().train(mode)
-        for m in self.frozen_modules:
-            m.eval()
-        return self
-
-    def forward(self, inputs):
-        device = next(self.head.parameters()).device.type
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            raw = self.objective.forward(self.backbone, self.head, inputs)
-        raw = [r.float() for r in raw] if isinstance(raw, (list, tuple)) else raw.float()
-        return self.objective.outputs(raw)
-
-
 class BackboneModel(dc.models.TorchModel):
     """Base class of the package's DeepChem models (a backbone, a task head, an objective).
 
-    Subclasses build the backbone and define ``_collate(X) -> model input``.
+    Subclasses build the backbone and define ``collate(X) -> network input``.
     """
 
     def __init__(self, backbone: nn.Module, featurizer_spec: dict, n_tasks: Optional[int],
@@ -81,12 +59,13 @@ class BackboneModel(dc.models.TorchModel):
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(unknown)}; "
                             f"TorchModel accepts {sorted(_TORCHMODEL_KWARGS)}")
+        supervised = objective is None or objective == "supervised"
+        check_model_arguments(n_tasks, mode, n_classes, batch_size, learning_rate, seed, head_hidden, head_dropout,
+                              supervised)
         self.n_tasks, self.mode, self.n_classes = n_tasks, mode, n_classes
         self.seed = seed
         self.featurizer_spec = featurizer_spec
-        if objective is None or objective == "supervised":
-            if n_tasks is None:
-                raise TypeError("n_tasks is required for a supervised model")
+        if supervised:
             objective = SupervisedObjective(mode, n_tasks, n_classes, **(objective_options or {}))
         else:
             objective = get_objective(objective, featurizer_spec=featurizer_spec, **(objective_options or {}))
@@ -94,16 +73,16 @@ class BackboneModel(dc.models.TorchModel):
             if seed is not None:
                 torch.manual_seed(seed)
             head = objective.build_head(backbone, head_hidden, head_dropout)
-        self._corruption_rng = torch.Generator().manual_seed(seed if seed is not None else
-                                                             int(torch.randint(2**31, ()).item()))
+        self.counters = RunCounters(seed)
         self.head_config = {"hidden_dims": list(head_hidden), "dropout": head_dropout}
         network = TaskNetwork(backbone, head, objective, precision)
         if not isinstance(compile, bool):
             raise TypeError(f"compile must be True or False, got {compile!r}")
         self.compiled = compile
         if self.compiled:
-            # nn.Module.compile keeps parameter names (no ``_orig_mod.`` prefix), so checkpoints are unchanged
-            backbone.compile(dynamic=True)
+            # every objective goes through backbone.encode: compiling that bound method (an instance attribute)
+            # keeps parameter names (no ``_orig_mod.`` prefix), so checkpoints are unchanged
+            backbone.encode = torch.compile(backbone.encode, dynamic=True)
         self.strategy: Strategy = get_strategy(strategy, **(strategy_options or {}))
         self.pretrained_reference = None  # backbone weights at load time (L2-SP), set by load_pretrained
         self.parent_provenance = None  # provenance of the pretrained backbone this model was loaded from
@@ -114,8 +93,6 @@ class BackboneModel(dc.models.TorchModel):
             os.makedirs(kwargs["model_dir"], exist_ok=True)
         super().__init__(network, loss=self._total_loss, output_types=objective.output_types,
                          batch_size=batch_size, learning_rate=learning_rate, **kwargs)
-        self._epochs_started = 0
-        self._strategy_epochs = 0
 
     def _total_loss(self, outputs, labels, weights):
         loss = self.model.objective.loss(outputs, labels, weights)
@@ -126,7 +103,7 @@ class BackboneModel(dc.models.TorchModel):
     def set_strategy(self, strategy="full", **options) -> None:
         """Switch the fine-tuning strategy (by name with options, or a Strategy); rebuilds the optimizer."""
         self.strategy = get_strategy(strategy, **options)
-        self._strategy_epochs = 0
+        self.counters.strategy_epochs = 0
         apply_freezing(self, 0)
         if self._built:
             self.reset_optimizer()
@@ -316,21 +293,10 @@ class BackboneModel(dc.models.TorchModel):
         if max_checkpoints_to_keep == 0 or not distributed.is_main_process():
             return
         self._ensure_built()
-        model_dir = self.model_dir if model_dir is None else model_dir
-        os.makedirs(model_dir, exist_ok=True)
         network = getattr(self.model, "module", self.model)
         data = {"model_state_dict": network.state_dict(), "optimizer_state_dict": self._pytorch_optimizer.state_dict(),
-                "global_step": self._global_step, "epochs_started": self._epochs_started,
-                "strategy_epochs": self._strategy_epochs, "corruption_rng": self._corruption_rng.get_state()}
-        tmp = os.path.join(model_dir, "temp_checkpoint.pt")
-        torch.save(data, tmp)
-        paths = [os.path.join(model_dir, f"checkpoint{i + 1}.pt") for i in range(max_checkpoints_to_keep)]
-        if os.path.exists(paths[-1]):
-            os.remove(paths[-1])
-        for i in reversed(range(max_checkpoints_to_keep - 1)):
-            if os.path.exists(paths[i]):
-                os.rename(paths[i], paths[i + 1])
-        os.replace(tmp, paths[0])
+                "global_step": self._global_step, **self.counters.state_dict()}
+        checkpoints.write_rotated(data, self.model_dir if model_dir is None else model_dir, max_checkpoints_to_keep)
 
     def restore(self, checkpoint: Optional[str] = None, model_dir: Optional[str] = None,
                 strict: Optional[bool] = True) -> None:
@@ -352,87 +318,43 @@ class BackboneModel(dc.models.TorchModel):
         """
         self._ensure_built()
         if checkpoint is None:
-            numbered = {}
-            for path in self.get_checkpoints(model_dir):
-                match = re.fullmatch(r"checkpoint(\d+)\.pt", os.path.basename(path))
-                if match:
-                    numbered[int(match.group(1))] = path
-            if not numbered:
-                raise ValueError(f"no checkpoint<N>.pt in {model_dir or self.model_dir}")
-            checkpoint = numbered[min(numbered)]  # checkpoint1.pt is the newest
-        data = hub.safe_torch_load(checkpoint)
+            checkpoint = checkpoints.newest(self.get_checkpoints(model_dir), model_dir or self.model_dir)
+        data = checkpoints.read(checkpoint)
         getattr(self.model, "module", self.model).load_state_dict(data["model_state_dict"], strict=strict)
         self._pytorch_optimizer.load_state_dict(data["optimizer_state_dict"])
         self._global_step = int(data["global_step"])
-        self._epochs_started = int(data.get("epochs_started", self._epochs_started))
-        self._strategy_epochs = int(data.get("strategy_epochs", self._strategy_epochs))
-        if "corruption_rng" in data:
-            self._corruption_rng.set_state(data["corruption_rng"])
+        self.counters.load_state_dict(data)
 
     # --------------------------------------------------------------------------- batches
-    def _collate(self, X: np.ndarray):
+    def collate(self, X: np.ndarray):
+        """The network input of a batch of featurized inputs (on ``self.device``)."""
         raise NotImplementedError
 
     def default_generator(self, dataset, epochs: int = 1, mode: str = "fit", deterministic: bool = True,
                           pad_batches: bool = True):
         """Yield ``([X], [y], [w])`` batches; never pads (graph batches need no fixed size)."""
         for _ in range(epochs):
-            if mode == "fit":
-                apply_freezing(self, self.strategy.frozen_blocks(self, self._strategy_epochs))
-                self._strategy_epochs += 1
             rng = None
-            if mode == "fit" and self.seed is not None:
-                rng = np.random.default_rng([self.seed, self._epochs_started])
-                torch.manual_seed(int(rng.integers(2**31)))  # dropout masks of this epoch
             if mode == "fit":
-                self._epochs_started += 1
+                self.strategy.start_epoch(self, self.counters.strategy_epochs)
+                self.counters.strategy_epochs += 1
+                rng = self.counters.start_epoch(self.seed)
             batches = iterate_batches(dataset, self.batch_size, shuffle=not deterministic, rng=rng)
             if mode == "fit" and distributed.is_distributed():
-                batches = self._rank_share(batches, dataset)
+                batches = distributed.rank_share(batches, -(-len(dataset) // self.batch_size), self.seed)
             for X_b, y_b, w_b in batches:
                 yield [X_b], [y_b], [w_b]
 
-    def _rank_share(self, batches, dataset):
-        """This rank's batches: every world_size-th of the same shuffle, equally many on every rank."""
-        if self.seed is None:
-            raise ValueError("distributed training needs a seed, so that every rank draws the same shuffle")
-        rank, world = distributed.rank_and_world()
-        n_batches = -(-len(dataset) // self.batch_size)
-        usable = (n_batches // world) * world
-        for i, batch in enumerate(batches):
-            if i >= usable:
-                return
-            if i % world == rank:
-                yield batch
-
     def _prepare_batch(self, batch):
+        """DeepChem's hook: collate, then the objective's transform (labels, corruption) when labels are given."""
         inputs, labels, weights = batch
         X = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-        model_input = self._collate(X)
-        label_tensors, weight_tensors = [], []
-        objective = self.model.objective
-        if labels is not None and hasattr(objective, "corrupt"):  # self-supervised: labels made from inputs
-            y0 = labels[0] if len(labels) else None
-            w0 = weights[0] if weights is not None and len(weights) else None
-            model_input, label_tensors, weight_tensors = objective.corrupt(model_input, self._corruption_rng,
-                                                                           y=y0, w=w0)
-            return [model_input], label_tensors, weight_tensors
-        if labels is not None and len(labels) and labels[0] is not None:
-            y = np.asarray(labels[0])
-            w = np.asarray(weights[0]) if weights is not None and len(weights) and weights[0] is not None \
-                else np.ones_like(y, dtype=np.float64)
-            y = y.reshape(len(y), -1)
-            w = w.reshape(len(w), -1)
-            if y.shape[1] != self.n_tasks:
-                raise ValueError(f"labels have {y.shape[1]} task(s) but the model was built with "
-                                 f"n_tasks={self.n_tasks}")
-            y, w = sanitize_labels(y, w)
-            if self.mode == "classification":
-                bad = (w != 0) & ((y < 0) | (y >= self.n_classes) | (y != np.round(y)))
-                if bad.any():
-                    r, c = np.argwhere(bad)[0]
-                    raise ValueError(f"classification label {float(y[r, c])!r} (batch row {r}, task {c}) is not an "
-                                     f"integer class in [0, {self.n_classes}); did you mean mode='regression'?")
-            label_tensors = [torch.as_tensor(y, dtype=torch.float32, device=self.device)]
-            weight_tensors = [torch.as_tensor(w, dtype=torch.float32, device=self.device)]
-        return [model_input], label_tensors, weight_tensors
+        model_input = self.collate(X)
+        transform = self.model.objective.transform
+        if labels is None or transform is None:
+            return [model_input], [], []
+        y = labels[0] if len(labels) else None
+        w = weights[0] if weights is not None and len(weights) else None
+        model_input, label_tensors, weight_tensors = transform(model_input, self.counters.corruption_rng, y=y, w=w)
+        return ([model_input], [t.to(self.device) for t in label_tensors],
+                [t.to(self.device) for t in weight_tensors])

@@ -9,6 +9,7 @@ from deepchem_finetune._compat import import_deepchem_quietly
 from deepchem_finetune.backbones import MolGNN
 from deepchem_finetune.data.batching import graphs_to_batch
 from deepchem_finetune.featurizers import featurize_smiles, featurizer_spec, input_encoding
+from deepchem_finetune.models.arguments import check_int
 from deepchem_finetune.models.base import BackboneModel
 
 dc = import_deepchem_quietly()
@@ -90,6 +91,7 @@ class MolGNNModel(BackboneModel):
                  seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
                  precision: str = "fp32", compile: bool = False, batch_size: int = 32, learning_rate: float = 1e-3,
                  **kwargs):
+        check_int("seed", seed, 0, allow_none=True)  # before seed + 1 below
         if featurizer is None:
             featurizer = dc.feat.MolGraphConvFeaturizer(use_edges=True)
         self.input_encoding = input_encoding(featurizer)
@@ -123,7 +125,7 @@ class MolGNNModel(BackboneModel):
         config.update({k: kwargs.pop(k) for k in list(kwargs) if k in config})
         return cls(featurizer=featurizer_from_spec(featurizer_spec), **config, **kwargs)
 
-    def _collate(self, X: np.ndarray):
+    def collate(self, X: np.ndarray):
         return graphs_to_batch(X, device=self.device, validate=self._check_inputs)
 
     def _check_inputs(self, x: np.ndarray, e: np.ndarray) -> None:

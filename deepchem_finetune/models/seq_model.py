@@ -12,6 +12,7 @@ from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_sile
 from deepchem_finetune.backbones import SeqCNN
 from deepchem_finetune.exceptions import FeaturizationError, SpecMismatchError
 from deepchem_finetune.featurizers import FeaturizedBatch, ProteinTokenizer, featurizer_spec, input_encoding
+from deepchem_finetune.models.arguments import check_int
 from deepchem_finetune.models.base import BackboneModel
 
 dc = import_deepchem_quietly()
@@ -84,6 +85,7 @@ class SeqCNNModel(BackboneModel):
                  head_hidden: Sequence[int] = (), head_dropout: float = 0.0, seed: Optional[int] = None,
                  strategy="full", strategy_options: Optional[dict] = None, precision: str = "fp32",
                  compile: bool = False, batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
+        check_int("seed", seed, 0, allow_none=True)  # before seed + 1 below
         if featurizer is None:
             featurizer = ProteinTokenizer(max_length=512)
         enc = input_encoding(featurizer)
@@ -128,7 +130,7 @@ class SeqCNNModel(BackboneModel):
         return cls(featurizer=featurizer, **config, **kwargs)
 
     # ----------------------------------------------------------------------------- batches
-    def _collate(self, X: np.ndarray) -> torch.Tensor:
+    def collate(self, X: np.ndarray) -> torch.Tensor:
         """Token array ``(batch, max_length)`` -> LongTensor cut to the longest sequence of the batch."""
         X = np.asarray(X)
         fix = "featurize with model.get_featurizer()"

@@ -1,42 +1,27 @@
-"""Masked-token pretraining (BERT / CARP): hide some tokens of each sequence, predict what they were.
+"""Masked-token pretraining (BERT / CARP): predict the tokens the data-side
+:class:`~deepchem_finetune.transforms.TokenMasking` hid.
 
-Corruption happens where DeepChem prepares each training batch (``BackboneModel._prepare_batch``); the
-head is a linear map from the backbone's per-position representations to the vocabulary; everything
-trains through DeepChem's ``fit``. :func:`evaluate_masked_tokens` scores a held-out dataset (masked-token
-accuracy and perplexity) with a fixed corruption seed.
+The head is a linear map from the backbone's per-position representations to the vocabulary; the loss is the
+cross-entropy over the selected positions only. :func:`evaluate_masked_tokens` scores a held-out dataset
+(masked-token accuracy and perplexity) with a fixed corruption seed.
 """
 from __future__ import annotations
 
 import math
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from deepchem_finetune.heads import MLPHead
+from deepchem_finetune.objectives.base import Objective
+from deepchem_finetune.objectives.combined import Combined
+from deepchem_finetune.transforms import MaskedTokenInput, TokenMasking
+from deepchem_finetune.transforms.tokens import token_tensor
 
 
-class MaskedTokenInput(NamedTuple):
-    """What :meth:`MaskedTokens.corrupt` hands to the network.
-
-    Attributes
-    ----------
-    tokens: torch.Tensor
-        Corrupted token ids ``(batch, length)``.
-    positions: torch.Tensor
-        Flat indices into ``tokens.view(-1)`` of the selected positions ``(n_selected,)``, row by row.
-    """
-    tokens: torch.Tensor
-    positions: torch.Tensor
-
-
-def token_tensor(inputs) -> torch.Tensor:
-    """The ``(batch, length)`` token ids of a sequence batch, corrupted (:class:`MaskedTokenInput`) or plain."""
-    return inputs.tokens if isinstance(inputs, MaskedTokenInput) else inputs
-
-
-class MaskedTokens:
+class MaskedTokens(Objective):
     """Select ``mask_rate`` of each sequence's real (non-pad) tokens, at least one, and predict them.
 
     Of the selected positions, ``mask_token_frac`` are replaced by ``<mask>``, ``random_token_frac`` by a
@@ -63,7 +48,7 @@ class MaskedTokens:
     >>> from deepchem_finetune.featurizers import ProteinTokenizer
     >>> obj = MaskedTokens(ProteinTokenizer(max_length=8).get_spec())
     >>> tokens = torch.tensor([[13, 11, 20, 5, 0, 0]])
-    >>> inp, labels, weights = obj.corrupt(tokens, torch.Generator().manual_seed(0))
+    >>> inp, labels, weights = obj.transform(tokens, torch.Generator().manual_seed(0))
     >>> len(inp.positions), labels[0].shape
     (1, torch.Size([1]))
 
@@ -80,11 +65,6 @@ class MaskedTokens:
     def __init__(self, featurizer_spec: dict, mask_rate: float = 0.15, mask_token_frac: float = 0.8,
                  random_token_frac: float = 0.1):
         from deepchem_finetune.featurizers import featurizer_from_spec
-        if not 0 < mask_rate < 1:
-            raise ValueError(f"mask_rate must be in (0, 1), got {mask_rate}")
-        if mask_token_frac < 0 or random_token_frac < 0 or mask_token_frac + random_token_frac > 1:
-            raise ValueError("mask_token_frac and random_token_frac must be >= 0 with a sum <= 1, got "
-                             f"{mask_token_frac} and {random_token_frac}")
         featurizer = featurizer_from_spec(featurizer_spec)
         enc = featurizer.input_encoding() if hasattr(featurizer, "input_encoding") else {}
         if enc.get("kind") != "tokens":
@@ -93,9 +73,9 @@ class MaskedTokens:
                              f"{featurizer_spec.get('name')}. For molecular graphs use objective='attr_masking'")
         self.vocab_size, self.pad_id, self.mask_id = enc["vocab_size"], enc["pad_id"], enc["mask_id"]
         special = {enc["pad_id"], enc["unk_id"], enc["mask_id"]}
-        self._replacements = torch.tensor([i for i in range(self.vocab_size) if i not in special])
-        if random_token_frac and not len(self._replacements):
-            raise ValueError("random_token_frac > 0 needs at least one regular token in the vocabulary")
+        replacements = torch.tensor([i for i in range(self.vocab_size) if i not in special])
+        self.transform = TokenMasking(self.pad_id, self.mask_id, replacements, mask_rate, mask_token_frac,
+                                      random_token_frac)
         self.mask_rate, self.mask_token_frac, self.random_token_frac = mask_rate, mask_token_frac, random_token_frac
         self.config = {"mask_rate": mask_rate, "mask_token_frac": mask_token_frac,
                        "random_token_frac": random_token_frac}
@@ -107,61 +87,23 @@ class MaskedTokens:
 
     def build_head(self, backbone, hidden_dims=(), dropout: float = 0.0) -> nn.Module:
         """``Linear(width -> vocab_size)`` on each position (an MLP with ``hidden_dims``)."""
-        if not hasattr(backbone, "encode_tokens"):
-            raise TypeError(f"masked-token pretraining needs a sequence backbone with encode_tokens (SeqCNN), "
-                            f"got {type(backbone).__name__}")
+        if getattr(backbone, "input_kind", None) != "tokens":
+            raise TypeError(f"masked-token pretraining needs a sequence backbone (SeqCNN), got "
+                            f"{type(backbone).__name__}")
         return MLPHead(backbone.output_dim, self.vocab_size, tuple(hidden_dims), dropout)
 
-    def select(self, tokens: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Boolean ``(batch, length)``: ``round(mask_rate * n_real)`` (at least 1) random real positions per row."""
-        real = (tokens != self.pad_id).cpu()
-        n_batch, length = real.shape
-        k = torch.clamp(torch.round(real.sum(1).double() * self.mask_rate), min=1).long()
-        r = torch.rand((n_batch, length), generator=generator, dtype=torch.float64)
-        r[~real] = 2.0  # padding sorts last, so it is never selected
-        rank = torch.empty((n_batch, length), dtype=torch.long)
-        rank.scatter_(1, r.argsort(dim=1), torch.arange(length).expand(n_batch, length).contiguous())
-        return (rank < k.unsqueeze(1)) & real
+    def backbone_input(self, inputs):
+        return token_tensor(inputs)
 
-    def corrupt(self, batch: torch.Tensor, generator: torch.Generator, y=None, w=None):
-        """Corrupt a ``(batch, length)`` token tensor; return ``(MaskedTokenInput, [labels], [weights])``.
-
-        ``labels`` are the original ids at the selected positions ``(n_selected,)``; the input tensor is
-        not modified.
-        """
-        tokens = batch
-        positions = self.select(tokens, generator).reshape(-1).nonzero().squeeze(1)
-        flat = tokens.reshape(-1).cpu()
-        labels = flat[positions].clone()
-        u = torch.rand(len(positions), generator=generator)
-        to_mask = u < self.mask_token_frac
-        to_random = (u >= self.mask_token_frac) & (u < self.mask_token_frac + self.random_token_frac)
-        corrupted = flat.clone()
-        corrupted[positions[to_mask]] = self.mask_id
-        if to_random.any():
-            pick = torch.randint(len(self._replacements), (int(to_random.sum()),), generator=generator)
-            corrupted[positions[to_random]] = self._replacements[pick].to(corrupted.dtype)
-        device = tokens.device
-        inp = MaskedTokenInput(corrupted.reshape(tokens.shape).to(device), positions.to(device))
-        return inp, [labels.to(device)], [torch.ones(len(positions), device=device)]
-
-    def forward(self, backbone, head, inputs) -> List[torch.Tensor]:
+    def predict(self, encoding, head, inputs) -> List[torch.Tensor]:
         """Logits ``(n_selected, vocab_size)``; a plain token tensor (no corruption) gives logits at every
         real position."""
-        return self.forward_nodes(backbone, head, backbone.encode_tokens(token_tensor(inputs)), inputs)
-
-    def forward_nodes(self, backbone, head, encoded, inputs) -> List[torch.Tensor]:
-        """Logits from already computed ``backbone.encode_tokens`` output ``(h, mask)`` (shared by
-        :class:`~deepchem_finetune.objectives.Combined` objectives)."""
-        h, _ = encoded
+        h = encoding.nodes
         if isinstance(inputs, MaskedTokenInput):
             positions = inputs.positions
         else:
             positions = (inputs != self.pad_id).reshape(-1).nonzero().squeeze(1)
         return [head(h.reshape(-1, h.shape[-1])[positions])]
-
-    def outputs(self, raw):
-        return list(raw)
 
     def loss(self, outputs, labels, weights) -> torch.Tensor:
         logits = outputs[0]
@@ -203,7 +145,6 @@ def evaluate_masked_tokens(model, dataset, seed: int = 0, batch_size: Optional[i
         and ``eval_masked_tokens`` (how many were scored).
     """
     from deepchem_finetune.data.batching import iterate_batches
-    from deepchem_finetune.objectives.descriptors import Combined
     built = model.model.objective
     parts = [p for p, _ in built.parts] if isinstance(built, Combined) else [built]
     found = [i for i, p in enumerate(parts) if isinstance(p, MaskedTokens)]
@@ -219,7 +160,7 @@ def evaluate_masked_tokens(model, dataset, seed: int = 0, batch_size: Optional[i
     try:
         with torch.no_grad():
             for X, _, _ in iterate_batches(dataset, batch_size or model.batch_size, shuffle=False):
-                inp, labels, _ = objective.corrupt(model._collate(X), generator)
+                inp, labels, _ = objective.transform(model.collate(X), generator)
                 logits = network(inp)[offset]
                 target = labels[0].to(logits.device)
                 total += float(F.cross_entropy(logits, target, reduction="sum"))

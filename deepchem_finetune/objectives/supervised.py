@@ -6,14 +6,19 @@ from typing import List
 import torch
 import torch.nn.functional as F
 
+from deepchem_finetune.heads import MLPHead
+from deepchem_finetune.objectives.base import Objective
+from deepchem_finetune.transforms import LabelTensors
+
 MODES = ("classification", "regression")
 
 
-class SupervisedObjective:
+class SupervisedObjective(Objective):
     """Output layout, head, loss and predictions of a DeepChem-style supervised task.
 
     The loss averages over entries with ``w != 0`` and a finite label; a missing (NaN) label never
-    reaches the arithmetic, so the loss stays finite.
+    reaches the arithmetic, so the loss stays finite. Its transform (:class:`~deepchem_finetune.transforms.
+    LabelTensors`) checks the labels' shape and, for classification, that they are integer classes.
 
     Parameters
     ----------
@@ -33,6 +38,8 @@ class SupervisedObjective:
     0.6931
     """
 
+    name = "supervised"
+
     def __init__(self, mode: str, n_tasks: int, n_classes: int = 2):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -42,17 +49,15 @@ class SupervisedObjective:
             raise ValueError(f"n_classes must be >= 2, got {n_classes}")
         self.mode, self.n_tasks, self.n_classes = mode, n_tasks, n_classes
         self.config = {"mode": mode, "n_tasks": n_tasks, "n_classes": n_classes}
-
-    name = "supervised"
+        self.transform = LabelTensors(mode, n_tasks, n_classes)
 
     def build_head(self, backbone, hidden_dims=(), dropout: float = 0.0):
         """A fresh :class:`~deepchem_finetune.heads.MLPHead` from ``backbone.output_dim`` to the task outputs."""
-        from deepchem_finetune.heads import MLPHead
         return MLPHead(backbone.output_dim, self.output_dim, hidden_dims, dropout)
 
-    def forward(self, backbone, head, inputs) -> torch.Tensor:
+    def predict(self, encoding, head, inputs) -> torch.Tensor:
         """Raw head output ``(batch, output_dim)`` (turned into outputs by :meth:`outputs`)."""
-        return head(backbone(inputs))
+        return head(encoding.pooled)
 
     @property
     def output_dim(self) -> int:
@@ -76,8 +81,8 @@ class SupervisedObjective:
     def loss(self, outputs, labels, weights) -> torch.Tensor:
         """Masked mean loss: cross-entropy per (sample, task) or squared error."""
         out = outputs[0]
-        y = labels[0].reshape(out.shape[0], self.n_tasks)
-        w = weights[0]
+        y = labels[0].to(out.device).reshape(out.shape[0], self.n_tasks)
+        w = weights[0].to(out.device)
         w = w.reshape(out.shape[0], -1).expand(-1, self.n_tasks) if w.numel() else torch.ones_like(y)
         valid = (w != 0) & torch.isfinite(y)
         y = torch.where(valid, y, torch.zeros_like(y))
