@@ -56,6 +56,66 @@ def test_processes_sharing_an_out_dir_keep_each_others_rows(tmp_path):
     assert sorted((r["dataset"], r["test"]) for r in rows) == [("bace_classification", 0.8), ("bbbp", 0.71)]
 
 
+APPENDER = """
+import os, sys, time
+from deepchem_finetune.benchmark.runner import _append_row
+csv, name, go = sys.argv[1:4]
+open(csv + "." + name + ".ready", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.005)
+for seed in range(15):
+    _append_row(csv, {"dataset": name, "model": "gnn", "strategy": "-", "split": "scaffold", "seed": seed,
+                      "test": seed / 100})
+"""
+
+
+def test_two_processes_appending_rows_at_once_keep_all_of_them(tmp_path):
+    import subprocess
+    import sys
+    import time
+    from conftest import REPO
+    from deepchem_finetune.benchmark.runner import _read_rows
+    csv, go = str(tmp_path / "results.csv"), tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, csv, name, str(go)], cwd=REPO)
+             for name in ("bbbp", "tox21")]
+    deadline = time.time() + 300
+    while not all(os.path.exists(f"{csv}.{name}.ready") for name in ("bbbp", "tox21")):
+        assert time.time() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.02)
+    go.touch()
+    assert [p.wait(300) for p in procs] == [0, 0]
+    rows = _read_rows(csv)
+    assert sorted((r["dataset"], r["seed"]) for r in rows) == [(d, s) for d in ("bbbp", "tox21") for s in range(15)]
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no temporary file left
+
+
+def test_a_cell_another_process_is_running_is_skipped(tmp_path, caplog):
+    import logging
+    import subprocess
+    import sys
+    import time
+    from deepchem_finetune.benchmark.runner import _cell_folder
+    out = tmp_path / "bench"
+    cell = {"dataset": "bbbp", "model": "rf", "strategy": "-", "split": "scaffold", "seed": 0}
+    lock_file = out / "state" / (_cell_folder(cell) + ".lock")
+    lock_file.parent.mkdir(parents=True)
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", "import filelock, sys, time\n"
+                               "with filelock.FileLock(sys.argv[1]):\n"
+                               "    open(sys.argv[2], 'w').close(); time.sleep(float(sys.argv[3]))",
+                               str(lock_file), str(ready), "30"])
+    try:
+        while not ready.exists():
+            assert holder.poll() is None
+            time.sleep(0.02)
+        with caplog.at_level(logging.INFO, logger="deepchem_finetune.benchmark.runner"):
+            df = run_benchmark(["bbbp"], ["rf"], seeds=[0], out_dir=str(out), progress=False)
+        assert len(df) == 0 and "another process sharing" in caplog.text
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_leaked_pretraining_data_is_refused(tmp_path, cache_dir):
     from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
     m = MolGNNModel(12, featurizer=MolGraphFeaturizer(), num_layers=2, hidden_dim=8)

@@ -223,3 +223,72 @@ def test_descriptor_targets_in_the_same_pass(tmp_path):
     assert (ds.w[2] == ok).all()
     plain = corpus.featurize_corpus(str(path), cache_dir=str(tmp_path / "c"), workers=0, progress=False)
     assert plain.cache_dir != res.cache_dir and plain.dataset.y.shape == (3, 0)
+
+
+# ------------------------------------------------------------------------------- cache key and storage
+def test_key_depends_on_package_and_rdkit_versions(smi, tmp_path, monkeypatch):
+    import rdkit
+    import deepchem_finetune
+    base = run(smi, tmp_path)
+    monkeypatch.setattr(deepchem_finetune, "__version__", "99.0")
+    assert run(smi, tmp_path).cache_dir != base.cache_dir
+    monkeypatch.undo()
+    monkeypatch.setattr(rdkit, "__version__", "1999.09.1")
+    newer = run(smi, tmp_path)
+    assert newer.cache_dir != base.cache_dir and not newer.cache_hit
+    with open(os.path.join(newer.cache_dir, "corpus.json")) as fh:
+        assert json.load(fh)["rdkit"] == "1999.09.1"
+
+
+def descriptor_run(path, tmp_path, **kwargs):
+    return corpus.featurize_corpus(str(path), cache_dir=str(tmp_path / "c"), workers=0, progress=False,
+                                   targets="descriptors", **kwargs)
+
+
+def test_descriptor_names_are_part_of_the_key_and_stored(tmp_path, monkeypatch):
+    from deepchem_finetune.featurizers.descriptors import compute_descriptors, descriptor_names
+    path = tmp_path / "d.smi"
+    path.write_text("CCO\nc1ccccc1O\nCC(=O)O\n")
+    full = descriptor_run(path, tmp_path)
+    with open(os.path.join(full.cache_dir, "done.json")) as fh:
+        assert json.load(fh)["descriptor_names"] == descriptor_names()
+    # an RDKit with fewer descriptors (same version string): another key, columns of its own
+    monkeypatch.setattr(corpus, "descriptor_names", lambda: descriptor_names()[:5])
+    monkeypatch.setattr(corpus, "compute_descriptors", lambda mol: compute_descriptors(mol)[:5])
+    fewer = descriptor_run(path, tmp_path)
+    assert fewer.cache_dir != full.cache_dir and not fewer.cache_hit
+    assert fewer.dataset.y.shape == (3, 5) and list(fewer.dataset.get_task_names()) == descriptor_names()[:5]
+
+
+def test_cached_descriptor_columns_that_differ_are_rebuilt_not_returned(tmp_path, caplog):
+    from deepchem_finetune.featurizers.descriptors import descriptor_names
+    path = tmp_path / "d.smi"
+    path.write_text("CCO\nc1ccccc1O\n")
+    first = descriptor_run(path, tmp_path)
+    done_path = os.path.join(first.cache_dir, "done.json")
+    with open(done_path) as fh:
+        done = json.load(fh)
+    done["descriptor_names"] = done["descriptor_names"][::-1]  # a cache whose columns are not this RDKit's
+    with open(done_path, "w") as fh:
+        json.dump(done, fh)
+    with caplog.at_level(logging.WARNING, logger="deepchem_finetune.data.chunked_cache"):
+        again = descriptor_run(path, tmp_path)
+    assert not again.cache_hit and "cannot be used (its descriptor columns" in caplog.text
+    assert list(again.dataset.get_task_names()) == descriptor_names()
+    np.testing.assert_array_equal(again.dataset.y, first.dataset.y)
+    assert descriptor_run(path, tmp_path).cache_hit
+
+
+def test_no_temporary_files_are_left_in_the_cache(smi, tmp_path):
+    res = run(smi, tmp_path)
+    assert sorted(os.listdir(res.cache_dir)) == ["corpus.json", "dataset", "done.json", "invalid.csv"]
+    assert sorted(os.listdir(tmp_path / "cache")) == sorted([os.path.basename(res.cache_dir),
+                                                             os.path.basename(res.cache_dir) + ".lock"])
+
+
+def test_a_cache_whose_dataset_was_deleted_is_built_again(smi, tmp_path):
+    import shutil
+    first = run(smi, tmp_path)
+    shutil.rmtree(os.path.join(first.cache_dir, "dataset"))
+    again = run(smi, tmp_path)
+    assert not again.cache_hit and list(again.dataset.ids) == list(first.dataset.ids)

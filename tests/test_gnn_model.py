@@ -208,10 +208,11 @@ def test_early_stopping_run_resumes_from_its_state_dir(tmp_path):
     assert resumed["history"] == straight["history"] and resumed["best_epoch"] == straight["best_epoch"]
     np.testing.assert_array_equal(model.predict(valid), reference.predict(valid))
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["epoch5", "progress.json"]
-    # the state of another model or schedule is not continued: the run starts over
-    other = fit_with_early_stopping(small_model(hidden_dim=16), train, valid, max_epochs=1, patience=5,
-                                    progress=False, state_dir=state)
-    assert other["epochs_run"] == 1
+    # the state of another model or schedule is not continued: it is refused and left as it is
+    with pytest.raises(ValueError, match="holds the state of another run.*parameters.*left as it is"):
+        fit_with_early_stopping(small_model(hidden_dim=16), train, valid, max_epochs=1, patience=5,
+                                progress=False, state_dir=state)
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["epoch5", "progress.json"]
 
 
 def test_early_stopping_monitors_extra_sets_and_stops_at_its_time_limit(tmp_path):

@@ -18,6 +18,12 @@ PROTEINS = ["MKTAYIAKQRQISFVKSHFSRQ", "GSHMLEDPVDAFQ", "MKVLAAGIVGLLLA", "MSTNPK
             "MAHHHHHHVDDDDK", "MKKLLPTAAAGLLLLAAQPAMA"] * 4
 
 
+@pytest.fixture(autouse=True)
+def private_cache(cache_dir):
+    """Every test of this module caches its tokenized corpora under its tmp_path, not in the user's cache."""
+    return cache_dir
+
+
 @pytest.fixture
 def fasta(tmp_path):
     path = tmp_path / "prot.fasta.gz"
@@ -58,6 +64,48 @@ def test_featurize_corpus_with_nothing_valid_fails(tmp_path):
     path.write_text("JJJ\nBJOX1\n")
     with pytest.raises(FeaturizationError, match="none of the 2 sequences"):
         featurize_sequence_corpus(path, ProteinTokenizer(max_length=8))
+
+
+def test_tokenized_corpus_is_cached(fasta, monkeypatch, caplog):
+    from deepchem_finetune.data import sequences
+    first, info = featurize_sequence_corpus(fasta, ProteinTokenizer(max_length=24))
+
+    def fail(*args, **kwargs):
+        raise AssertionError("tokenized or re-read on a cache hit")
+    monkeypatch.setattr(sequences, "_tokenize_chunk", fail)
+    monkeypatch.setattr(sequences, "read_sequences", fail)
+    with caplog.at_level("WARNING", logger="deepchem_finetune.data.sequences"):
+        again, info_again = featurize_sequence_corpus(fasta, ProteinTokenizer(max_length=24))
+    assert info_again == info and "5 of 25 sequences could not be tokenized" in caplog.text
+    np.testing.assert_array_equal(again.X, first.X)
+    assert again.X.dtype == first.X.dtype and list(again.ids) == list(first.ids) and again.y.shape == (20, 0)
+    monkeypatch.undo()
+    longer, _ = featurize_sequence_corpus(fasta, ProteinTokenizer(max_length=32))  # another tokenizer, another key
+    assert longer.X.shape == (len(PROTEINS), 32)
+
+
+def test_tokenizing_resumes_and_workers_give_the_same_dataset(fasta, monkeypatch):
+    from deepchem_finetune.data import sequences
+    one, info = featurize_sequence_corpus(fasta, ProteinTokenizer(max_length=24), chunk_size=5, workers=1,
+                                          cache_dir=None)
+    starts, original = [], sequences._tokenize_chunk
+
+    def interrupted(spec, seqs, record_index, start, dest, dtype):
+        starts.append(start)
+        if start == 10:
+            raise KeyboardInterrupt  # killed while tokenizing the third chunk
+        return original(spec, seqs, record_index, start, dest, dtype)
+    monkeypatch.setattr(sequences, "_tokenize_chunk", interrupted)
+    tok = ProteinTokenizer(max_length=24, truncate=True)
+    with pytest.raises(KeyboardInterrupt):
+        featurize_sequence_corpus(fasta, tok, chunk_size=5, workers=1)
+    monkeypatch.setattr(sequences, "_tokenize_chunk", original)
+    resumed, resumed_info = featurize_sequence_corpus(fasta, tok, chunk_size=5, workers=2)  # 3 chunks to do
+    assert starts == [0, 5, 10]
+    two, two_info = featurize_sequence_corpus(fasta, tok, chunk_size=5, workers=2, cache_dir=None, limit=25)
+    assert resumed_info == {**two_info, "limit": None}
+    np.testing.assert_array_equal(resumed.X, two.X)
+    assert list(resumed.ids) == list(two.ids) and resumed_info["truncated"] == 4
 
 
 def test_smiles_vocabulary_from_corpus_maps_unseen_tokens_to_unk():

@@ -12,12 +12,14 @@ Spearman for FLIP.
 
 Resuming works at two levels: finished cells (rows of ``results.csv``) are skipped, and a GNN or SeqCNN cell that
 was killed mid-training continues from its last finished epoch (its state lives in ``<out_dir>/state/<cell>/``
-until the row is written).
+until the row is written). Several processes may share one ``out_dir``: a cell is run by the process holding its
+lock (the others skip it) and rows are added to ``results.csv`` under a lock of the file
+(:mod:`deepchem_finetune.storage`).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
@@ -28,6 +30,7 @@ from typing import Dict, Iterable, List, Optional
 import pandas as pd
 from tqdm.auto import tqdm
 
+from deepchem_finetune import storage
 from deepchem_finetune.benchmark.arms import NESTED_OPTIONS, RUNNERS, applies, cell_mode_and_metric, family
 
 logger = logging.getLogger(__name__)
@@ -96,6 +99,7 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
     done = {_key(r) for r in done_rows}
     for row in done_rows:  # state left by a process killed between writing its row and cleaning up
         shutil.rmtree(os.path.join(out_dir, "state", _cell_folder(row)), ignore_errors=True)
+        _remove(os.path.join(out_dir, "state", _cell_folder(row) + ".lock"))
     cells = [c for c in _cells(list(datasets), list(models), list(strategies), list(splits), list(seeds))
              if _key(c) not in done]
     deadline = None if time_budget_min is None else time.time() + 60 * time_budget_min
@@ -104,23 +108,34 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
             logger.warning("time budget spent: %d cell(s) not run; rerun the same command to continue",
                            len(cells) - cells.index(cell))
             break
-        if _key(cell) in {_key(r) for r in _read_rows(csv)}:
-            continue  # another process sharing this out_dir finished it meanwhile
-        t = time.time()
-        runner = RUNNERS[family(cell["model"])]
         state_dir = os.path.join(out_dir, "state", _cell_folder(cell))
-        res, parts = runner(cell, data_dir=data_dir, protein_dir=protein_dir, max_epochs=max_epochs,
-                            patience=patience, model_options=model_options, allow_leakage=allow_leakage,
-                            state_dir=state_dir)
-        _save_split(out_dir, cell, parts)
-        _append_row(csv, {**cell, "metric": cell_mode_and_metric(cell["dataset"])[1], **res,
-                          "seconds": round(time.time() - t, 1)})
-        shutil.rmtree(state_dir, ignore_errors=True)
+        with contextlib.ExitStack() as claim:
+            try:  # the cell's claim; fit_with_early_stopping re-enters the same lock
+                lock_file = claim.enter_context(storage.lock(state_dir, timeout=0))
+            except TimeoutError:
+                logger.info("skipping %s: another process sharing %s is running it", _key(cell), out_dir)
+                continue
+            if _key(cell) not in {_key(r) for r in _read_rows(csv)}:  # else another process finished it meanwhile
+                _run_cell(cell, csv, out_dir, state_dir, data_dir=data_dir, protein_dir=protein_dir,
+                          max_epochs=max_epochs, patience=patience, model_options=model_options,
+                          allow_leakage=allow_leakage)
+            _remove(lock_file)  # the cell has its row: its lock is not needed again
     rows = _read_rows(csv)
     df = pd.DataFrame(rows)
     if len(df):
         write_report(df, out_dir)
     return df
+
+
+def _run_cell(cell, csv, out_dir, state_dir, **options) -> None:
+    """Train one cell (resuming its state), save its split and add its row; then remove its state."""
+    t = time.time()
+    runner = RUNNERS[family(cell["model"])]
+    res, parts = runner(cell, state_dir=state_dir, **options)
+    _save_split(out_dir, cell, parts)
+    _append_row(csv, {**cell, "metric": cell_mode_and_metric(cell["dataset"])[1], **res,
+                      "seconds": round(time.time() - t, 1)})
+    shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def merge_results(sources: Iterable[str]) -> pd.DataFrame:
@@ -174,20 +189,22 @@ def _read_rows(csv: str) -> List[Dict]:
 
 
 def _append_row(csv: str, row: Dict) -> None:
-    """Add one result row to ``csv`` under an exclusive lock, re-reading it first, so several benchmark
-    processes (e.g. one per core, each with its own ``--datasets``) can share one ``out_dir``."""
-    import fcntl
-    with open(csv + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    """Add one result row to ``csv`` under an exclusive cross-process lock, re-reading it first and replacing
+    it atomically, so several benchmark processes (e.g. one per core) can share one ``out_dir``."""
+    with storage.lock(csv):
         rows = [r for r in _read_rows(csv) if _key(r) != _key(row)] + [row]
-        tmp = csv + ".tmp"
-        pd.DataFrame(rows).to_csv(tmp, index=False)
-        os.replace(tmp, csv)
+        with storage.atomic_file(csv, newline="") as fh:
+            pd.DataFrame(rows).to_csv(fh, index=False)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
 
 
 def _save_split(out_dir, cell, parts):
     name = cell["dataset"].replace(":", "_")
     path = os.path.join(out_dir, "splits", f"{name}_{cell['split']}_seed{cell['seed']}.json")
     if not os.path.exists(path):
-        with open(path, "w") as fh:
-            json.dump({k: list(map(str, d.ids)) for k, d in zip(("train", "valid", "test"), parts)}, fh)
+        ids = {k: list(map(str, d.ids)) for k, d in zip(("train", "valid", "test"), parts)}
+        storage.atomic_write_json(path, ids)

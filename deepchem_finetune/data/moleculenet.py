@@ -5,7 +5,11 @@ This is glue, not a parallel data stack: it calls ``dc.molnet.load_<name>`` with
 * ``data_dir`` defaulting to ``$DEEPCHEM_DATA_DIR`` (where the CSVs are; with internet and no file
   present, DeepChem downloads as usual);
 * ``save_dir`` defaulting to a writable cache (``$DEEPCHEM_FINETUNE_CACHE`` or
-  ``~/.cache/deepchem_finetune/molnet``), so a read-only data directory works;
+  ``~/.cache/deepchem_finetune/molnet``), so a read-only data directory works; DeepChem's cache goes into a
+  subfolder named by :func:`~deepchem_finetune.storage.cache_key` of the featurizer (its spec, the package
+  and RDKit versions), and the loader runs under a cross-process lock of that dataset and featurizer, so two
+  processes loading the same set at once do not overwrite (DeepChem deletes the folder it saves into) or read
+  each other's half-written cache: the second waits, then reads the first one's;
 * the featurizer wrapped so that every molecule that fails is reported (count and first rows) instead of
   being dropped with per-row log lines.
 """
@@ -17,9 +21,10 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from deepchem_finetune import storage
 from deepchem_finetune._compat import import_deepchem_quietly
 from deepchem_finetune.exceptions import FeaturizationError
-from deepchem_finetune.featurizers import featurize_smiles
+from deepchem_finetune.featurizers import featurize_smiles, featurizer_spec
 
 dc = import_deepchem_quietly()
 logger = logging.getLogger(__name__)
@@ -87,6 +92,25 @@ def default_cache_dir() -> str:
                           os.path.join(os.path.expanduser("~"), ".cache", "deepchem_finetune", "molnet"))
 
 
+def featurized_cache_dir(save_dir: str, featurizer) -> str:
+    """The folder of ``save_dir`` holding DeepChem's cache for ``featurizer``: named by
+    :func:`~deepchem_finetune.storage.cache_key` of its spec (``str()`` for featurizers without one), so a new
+    package or RDKit version featurizes afresh.
+
+    Examples
+    --------
+    >>> from deepchem_finetune.featurizers import MolGraphFeaturizer
+    >>> a = featurized_cache_dir("cache", MolGraphFeaturizer("hu2020"))
+    >>> a == featurized_cache_dir("cache", MolGraphFeaturizer("rich")), len(os.path.basename(a))
+    (False, 16)
+    """
+    try:
+        spec = featurizer_spec(featurizer)
+    except TypeError:  # e.g. dc.feat.CircularFingerprint: DeepChem's own name for it
+        spec = str(featurizer)
+    return os.path.join(os.fspath(save_dir), storage.cache_key(kind="moleculenet", featurizer=spec)[:16])
+
+
 def load_moleculenet(name: str, featurizer=None, splitter="scaffold", data_dir: Optional[str] = None,
                      save_dir: Optional[str] = None, reload: bool = True, **kwargs) -> Tuple:
     """Load a MoleculeNet dataset through ``dc.molnet`` with one of our featurizers.
@@ -102,7 +126,8 @@ def load_moleculenet(name: str, featurizer=None, splitter="scaffold", data_dir: 
     data_dir: str, optional
         Where the raw CSVs are. Default ``$DEEPCHEM_DATA_DIR`` (DeepChem's own default otherwise).
     save_dir: str, optional
-        Where featurized datasets are cached; default :func:`default_cache_dir`.
+        Where featurized datasets are cached; default :func:`default_cache_dir`. DeepChem's cache is in its
+        subfolder :func:`featurized_cache_dir`.
     reload: bool, optional (default True)
         Reuse DeepChem's cache of featurized splits.
     **kwargs:
@@ -123,12 +148,13 @@ def load_moleculenet(name: str, featurizer=None, splitter="scaffold", data_dir: 
     if featurizer is None:
         featurizer = dc.feat.MolGraphConvFeaturizer(use_edges=True)
     data_dir = data_dir or os.environ.get("DEEPCHEM_DATA_DIR") or None
-    save_dir = save_dir or default_cache_dir()
+    save_dir = featurized_cache_dir(save_dir or default_cache_dir(), featurizer)
     os.makedirs(save_dir, exist_ok=True)
     reporting = _ReportingFeaturizer(featurizer)
     try:
-        result = loader(featurizer=reporting, splitter=splitter, data_dir=data_dir, save_dir=save_dir,
-                        reload=reload, **kwargs)
+        with storage.lock(os.path.join(save_dir, key)):
+            result = loader(featurizer=reporting, splitter=splitter, data_dir=data_dir, save_dir=save_dir,
+                            reload=reload, **kwargs)
     except ValueError as err:
         n_bad, n_seen = len(reporting.errors), reporting._seen
         if n_seen and 2 * n_bad > n_seen:  # DeepChem fails on empty (or nearly empty) splits

@@ -13,8 +13,6 @@ import math
 import os
 import pickle
 import platform
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -23,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from deepchem_finetune.exceptions import PretrainedError
+from deepchem_finetune.storage import atomic_folder
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "PretrainedArtifact", "write_pretrained", "read_pretrained_dir",
            "load_state_dict_strict", "safe_torch_load", "collect_provenance", "file_sha256"]
@@ -154,31 +153,12 @@ def write_pretrained(path: str | os.PathLike, state_dict: dict, backbone: dict, 
         tensors[key] = value.detach().to("cpu").contiguous().clone()  # clone: safetensors rejects shared storage
     if os.path.lexists(path) and not (os.path.isdir(path) and set(os.listdir(path)) <= {WEIGHTS_FILE, CONFIG_FILE}):
         raise FileExistsError(f"{path} exists and is not a pretrained folder; remove it or choose another path")
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp, old = tempfile.mkdtemp(dir=parent, prefix=".tmp-"), None
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp creates 0o700 folders
+    with atomic_folder(path) as tmp:  # a reader sees the previous folder or the new one, never a mix
         weights = os.path.join(tmp, WEIGHTS_FILE)
         save_file(tensors, weights, metadata={"format": "pt"})
         config["weights_sha256"] = file_sha256(weights)
         with open(os.path.join(tmp, CONFIG_FILE), "w", encoding="utf-8") as fh:
             fh.write(json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if os.path.lexists(path):
-            old = tmp + "-old"  # unique because tmp is
-            os.replace(path, old)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not os.path.lexists(path):
-            os.replace(old, path)  # put the previous pretrained folder back
-            old = None
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return path
 
 
