@@ -194,8 +194,10 @@ def replace_folder(tmp, path) -> None:
             old = None
         raise
     finally:
-        if old is not None:
+        if old is not None and os.path.isdir(old) and not os.path.islink(old):
             shutil.rmtree(old, ignore_errors=True)
+        elif old is not None:
+            os.remove(old)  # a file or link was at path
     _fsync_folder(os.path.dirname(os.path.abspath(path)))
 
 

@@ -140,3 +140,11 @@ def test_cache_key_changes_with_package_rdkit_format_and_parts(monkeypatch):
     assert storage.cache_key(**parts) == base
     with pytest.raises(TypeError, match="part 'featurizer' cannot be written as JSON"):
         storage.cache_key(featurizer=object())
+
+
+def test_replace_folder_over_a_file(tmp_path):
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "x").write_text("x")
+    (tmp_path / "data").write_text("a file in the way")
+    storage.replace_folder(tmp_path / "new", tmp_path / "data")
+    assert sorted(os.listdir(tmp_path)) == ["data"] and os.listdir(tmp_path / "data") == ["x"]
