@@ -77,7 +77,8 @@ def _cmd_benchmark(args) -> int:
                        data_dir=args.data_dir or os.environ.get("DEEPCHEM_DATA_DIR"), protein_dir=args.protein_dir,
                        max_epochs=args.max_epochs,
                        patience=args.patience, quick=args.quick, time_budget_min=args.time_budget,
-                       model_options=options, allow_leakage=args.allow_leakage, progress=not args.no_progress)
+                       model_options=options, allow_leakage=args.allow_leakage, twins=not args.no_twins,
+                       allow_mixed=args.allow_mixed, progress=not args.no_progress)
     print(open(os.path.join(args.out, "summary.md")).read() if len(df) else "no cell ran")
     return 0
 
@@ -108,9 +109,13 @@ def _cmd_report(args) -> int:
         df = merge_results(args.results)
     except FileNotFoundError as err:
         raise SystemExit(f"report: {err}")
+    from deepchem_finetune.benchmark.protocol import ProtocolMismatch
     os.makedirs(args.out, exist_ok=True)
     df.to_csv(os.path.join(args.out, "results.csv"), index=False)
-    write_report(df, args.out)
+    try:
+        write_report(df, args.out, allow_mixed=args.allow_mixed)
+    except ProtocolMismatch as err:
+        raise SystemExit(f"report: {err}")
     print(open(os.path.join(args.out, "summary.md")).read())
     return 0
 
@@ -194,8 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dc.molnet names (e.g. bbbp bace_classification delaney) or flip_gb1:<split> "
                             "(e.g. flip_gb1:three_vs_rest)")
     bench.add_argument("--models", nargs="+", default=["gnn", "rf"],
-                       help="gnn (scratch), gnn:<zoo name|pretrained folder|.pth>, seqcnn (scratch), seqcnn:<pretrained>, "
-                            "rf (ECFP random forest, molecules), ridge (one-hot ridge, FLIP)")
+                       help="gnn (scratch), gnn:<zoo name|pretrained folder|.pth> (its scratch twin is added), "
+                            "seqcnn (scratch), seqcnn:<pretrained>, rf (random forest on ECFP4), rf_desc (random "
+                            "forest on RDKit descriptors), chemprop (chemprop v2, pip install "
+                            "'deepchem-finetune[peers]'), ridge (one-hot ridge, FLIP)")
     bench.add_argument("--strategies", nargs="+", default=["full"], help="for pretrained models")
     bench.add_argument("--splits", nargs="+", default=["scaffold"],
                        help="scaffold (DeepChem), hu2020_scaffold, random_scaffold")
@@ -213,12 +220,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "precision and compile=true also apply to pretrained models (repeatable)")
     bench.add_argument("--allow-leakage", action="store_true",
                        help="run (flagged) cells whose pretrained backbone saw the dataset in pretraining")
+    bench.add_argument("--no-twins", action="store_true",
+                       help="do not add the scratch twin (same backbone config and featurizer, random weights) of "
+                            "each pretrained arm; compare with a scratch arm you name instead")
+    bench.add_argument("--allow-mixed", action="store_true",
+                       help="let the report merge rows made under different protocols (labelled)")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_cmd_benchmark)
 
     rep = sub.add_parser("report", help="one summary.md / summary.png from several benchmark results")
     rep.add_argument("results", nargs="+", help="benchmark --out folders or results.csv files")
     rep.add_argument("--out", required=True, help="folder for the merged results.csv, summary.md, summary.png")
+    rep.add_argument("--allow-mixed", action="store_true",
+                     help="merge rows made under different protocols (labelled) instead of refusing")
     rep.set_defaults(func=_cmd_report)
 
     zoo = sub.add_parser("zoo", help="list the pretrained backbones shipped with the package")

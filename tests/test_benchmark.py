@@ -12,6 +12,10 @@ from conftest import MOLECULENET_DIR, SHARED_DATA, require_shared
 
 pytestmark = pytest.mark.slow
 
+#: the protocol stamp the runner writes on every row (the report refuses rows without one)
+STAMP = {"split_hash": "s", "max_epochs": 30, "patience": 5, "learning_rate": 0.001, "lr_schedule": "constant",
+         "batch_size": 32, "selection": "best_valid"}
+
 
 def test_quick_benchmark_outputs_and_resume(tmp_path, cache_dir, capsys):
     require_shared(MOLECULENET_DIR / "BBBP.csv")
@@ -162,7 +166,7 @@ def test_report_merges_several_result_folders(tmp_path, capsys):
     from deepchem_finetune.benchmark.runner import _append_row
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
-    cell = {"dataset": "bbbp", "model": "gnn", "strategy": "-", "split": "scaffold", "metric": "roc_auc"}
+    cell = {"dataset": "bbbp", "model": "gnn", "strategy": "-", "split": "scaffold", "metric": "roc_auc", **STAMP}
     for seed, score in enumerate([0.70, 0.72]):
         _append_row(str(a / "results.csv"), {**cell, "seed": seed, "test": score})
         _append_row(str(b / "results.csv"), {**cell, "model": "gnn:zoo", "strategy": "full", "seed": seed,
@@ -173,8 +177,14 @@ def test_report_merges_several_result_folders(tmp_path, capsys):
     assert main(["report", str(a), str(b / "results.csv"), "--out", str(tmp_path / "m")]) == 0
     summary = (tmp_path / "m" / "summary.md").read_text()
     assert "| bbbp | roc_auc | gnn:zoo | full | scaffold | 0.740 ± 0.014 | 2 | +0.030 |" in summary
-    assert "gnn:zoo / full / scaffold, roc_auc: average gain +0.030 over 1 dataset(s)" in summary
-    assert "rmse: average gain +0.100 over 1 dataset(s) (RMSE -10.0% vs scratch on average)" in summary
+    assert "### gnn:zoo (full) vs gnn" in summary  # no twin in these folders: paired with the plain scratch arm
+    assert "| bbbp | roc_auc | 2 | +0.030 [+0.030, +0.030] |  | 2/0/0 |" in summary
+    assert "| delaney | rmse | 1 | +0.100 | -10.0% | 1/0/0 |" in summary
+    _append_row(str(a / "results.csv"), {**reg, "seed": 1, "test": 1.1, "max_epochs": 99})
+    with pytest.raises(SystemExit, match="differ in max_epochs: 30 .*99"):  # another schedule is not merged
+        main(["report", str(a), str(b), "--out", str(tmp_path / "m3")])
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "m3"), "--allow-mixed"]) == 0
+    assert "Mixed protocols" in (tmp_path / "m3" / "summary.md").read_text()
     assert (tmp_path / "m" / "summary.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(SystemExit, match="not found"):
         main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "m2")])
@@ -199,19 +209,19 @@ def test_report_gain_vs_budget_reads_checkpoint_provenance(tmp_path):
     for dataset, metric, scratch, gains in (("bbbp", "roc_auc", 0.70, (0.01, 0.03)),
                                              ("delaney", "rmse", 1.0, (-0.05, -0.2))):
         _append_row(str(rows), {"dataset": dataset, "model": "gnn", "strategy": "-", "split": "scaffold",
-                                "metric": metric, "seed": 0, "test": scratch})
+                                "metric": metric, "seed": 0, "test": scratch, **STAMP})
         for ckpt, gain in zip((short, long), gains):
             _append_row(str(rows), {"dataset": dataset, "model": f"gnn:{ckpt}", "strategy": "full",
-                                    "split": "scaffold", "metric": metric, "seed": 0, "test": scratch + gain})
+                                    "split": "scaffold", "metric": metric, "seed": 0, "test": scratch + gain, **STAMP})
     # a checkpoint that is not on this machine is listed, not dropped silently
     _append_row(str(rows), {"dataset": "bbbp", "model": "gnn:elsewhere", "strategy": "full", "split": "scaffold",
-                            "metric": "roc_auc", "seed": 0, "test": 0.8})
+                            "metric": "roc_auc", "seed": 0, "test": 0.8, **STAMP})
     assert main(["report", str(rows.parent), "--out", str(tmp_path / "m")]) == 0
     summary = (tmp_path / "m" / "summary.md").read_text()
     assert f"| gnn:{short} | descriptors | 15.0 | 1000 | full | scaffold | +0.010 (1) | -5.0% (1) |" in summary
     assert (f"| gnn:{long} | attr_masking+descriptors | 30.0 | 2200 | full | scaffold | +0.030 (1) | -20.0% (1) |"
             in summary)
-    assert "No budget for: gnn:elsewhere: checkpoint not readable here" in summary
+    assert "No budget for: gnn:elsewhere: pretrained backbone not readable here" in summary
     assert (tmp_path / "m" / "gain_vs_budget.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -226,7 +236,7 @@ def test_report_of_a_pretrained_model_alone_has_no_budget_section(tmp_path):
     rows.parent.mkdir()
     for seed, test in ((0, 0.71), (1, 0.73)):
         _append_row(str(rows), {"dataset": "tox21", "model": f"gnn:{ckpt}", "strategy": "full",
-                                "split": "scaffold", "metric": "roc_auc", "seed": seed, "test": test})
+                                "split": "scaffold", "metric": "roc_auc", "seed": seed, "test": test, **STAMP})
     assert main(["report", str(rows.parent), "--out", str(tmp_path / "m")]) == 0
     summary = (tmp_path / "m" / "summary.md").read_text()
     assert "| tox21 |" in summary and "0.720" in summary

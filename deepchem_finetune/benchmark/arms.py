@@ -1,51 +1,87 @@
 """Benchmark arms: how each model family (an arm) trains one cell on a MoleculeNet or FLIP dataset.
 
-Model families: ``gnn`` / ``gnn:<source>`` (MolGNN; molecules), ``seqcnn`` / ``seqcnn:<source>`` (SeqCNN on
-SMILES for MoleculeNet, on residues for FLIP), ``rf`` (random forest on ECFP4; molecules) and ``ridge``
-(ridge on one-hot sequences; FLIP). Every runner returns the test and validation scores at the
-best-validation epoch, and the three splits it used (their ids are saved beside the results).
+Model names:
+
+* ``gnn`` / ``gnn:<source>``: MolGNN from scratch (``featurizer`` and backbone options from ``model_options``) or
+  fine-tuned from a pretrained backbone (a zoo name, a pretrained folder or a pretrain-gnns ``.pth``);
+* ``scratch:gnn:<source>``: the pretrained arm's **twin**: the same backbone config and featurizer as
+  ``<source>``, the same head, recipe and seeds, randomly initialised. The runner adds it for every pretrained arm,
+  so the gain of pretraining is measured between arms that differ only in their starting weights;
+* ``seqcnn`` / ``seqcnn:<source>`` / ``scratch:seqcnn:<source>``: the same for the SeqCNN (SMILES tokens on
+  MoleculeNet, residues on FLIP);
+* peers (:mod:`deepchem_finetune.benchmark.peers`): ``rf`` (random forest on ECFP4), ``rf_desc`` (on RDKit 2D
+  descriptors), ``chemprop`` (chemprop v2 with its defaults); ``ridge`` (ridge on one-hot sequences, FLIP).
+
+Every arm returns the test and validation scores at its selected epoch, the split it used (the runner saves the
+ids and stamps their hash) and, for the arms we train, the protocol fields of its model
+(:mod:`deepchem_finetune.benchmark.protocol`).
 """
 from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
 
-import numpy as np
 import pandas as pd
 
-from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_silenced
-from deepchem_finetune.benchmark.leakage import leaked
+from deepchem_finetune._compat import import_deepchem_quietly
+from deepchem_finetune.benchmark.leakage import corpus_overlap, leaked
+from deepchem_finetune.benchmark.peers import PEERS
+from deepchem_finetune.benchmark.protocol import model_fields
 from deepchem_finetune.data import dataset_mode, load_moleculenet
 from deepchem_finetune.featurizers import MolGraphFeaturizer, ProteinTokenizer, featurizer_from_spec
-from deepchem_finetune.metrics import masked_rmse, masked_roc_auc
-from deepchem_finetune.models import MolGNNModel, SeqCNNModel
 from deepchem_finetune.hub import read_pretrained
+from deepchem_finetune.models import MolGNNModel, SeqCNNModel
 from deepchem_finetune.splits import Hu2020ScaffoldSplitter, RandomScaffoldSplitter
 from deepchem_finetune.training import fit_with_early_stopping
 
 dc = import_deepchem_quietly()
 
-FAMILIES = ("gnn", "seqcnn", "rf", "ridge")
-MOLECULE_ONLY = ("gnn", "rf")
+FAMILIES = ("gnn", "seqcnn", "rf", "rf_desc", "chemprop", "ridge")
+MOLECULE_ONLY = ("gnn", "rf", "rf_desc", "chemprop")
+TWIN = "scratch:"
 SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
 #: options that do not change pretrained weights and may be set when fine-tuning a pretrained backbone
 FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision", "compile")
 #: model families whose options travel as a nested dict (``--model-option seqcnn.width=64`` -> {"seqcnn": {...}})
-NESTED_OPTIONS = ("seqcnn", "rf")
+NESTED_OPTIONS = ("seqcnn", "rf", "chemprop")
 
 
 def family(model: str) -> str:
-    """The family of a benchmark model name ('gnn:zoo_name' -> 'gnn'); unknown names raise ``ValueError``.
+    """The family of a benchmark model name ('gnn:zoo_name' -> 'gnn', 'scratch:gnn:zoo_name' -> 'gnn'); unknown
+    names raise ``ValueError``.
 
     Examples
     --------
-    >>> family("seqcnn:protein_mt")
-    'seqcnn'
+    >>> family("seqcnn:protein_mt"), family("scratch:gnn:gin_zinc60k_desc30")
+    ('seqcnn', 'gnn')
     """
-    name = model.split(":", 1)[0]
-    if name not in FAMILIES:
-        raise ValueError(f"unknown model {model!r}; use gnn, gnn:<source>, seqcnn, seqcnn:<source>, rf or ridge")
+    name = (model[len(TWIN):] if model.startswith(TWIN) else model).split(":", 1)[0]
+    if name not in FAMILIES or (model.startswith(TWIN) and (name not in ("gnn", "seqcnn") or ":" not in model[len(TWIN):])):
+        raise ValueError(f"unknown model {model!r}; use gnn, gnn:<source>, seqcnn, seqcnn:<source>, "
+                         f"scratch:gnn:<source>, scratch:seqcnn:<source>, rf, rf_desc, chemprop or ridge")
     return name
+
+
+def source(model: str) -> Optional[str]:
+    """The pretrained source of a model name (``gnn:X`` and ``scratch:gnn:X`` -> ``X``), None for plain arms."""
+    name = model[len(TWIN):] if model.startswith(TWIN) else model
+    return name.split(":", 1)[1] if ":" in name else None
+
+
+def is_twin(model: str) -> bool:
+    """Whether a model name is a pretrained arm's scratch twin."""
+    return model.startswith(TWIN)
+
+
+def twin_of(model: str) -> str:
+    """The scratch twin's name of a pretrained arm (``gnn:X`` -> ``scratch:gnn:X``).
+
+    Examples
+    --------
+    >>> twin_of("gnn:gin_zinc60k_desc30")
+    'scratch:gnn:gin_zinc60k_desc30'
+    """
+    return TWIN + model
 
 
 def is_flip(dataset: str) -> bool:
@@ -59,8 +95,8 @@ def applies(model: str, dataset: str) -> bool:
     fam = family(model)
     if (is_flip(dataset) and fam in MOLECULE_ONLY) or (not is_flip(dataset) and fam in SEQUENCE_ONLY):
         return False
-    if fam == "seqcnn" and ":" in model:
-        tokenizer = read_pretrained(model.split(":", 1)[1]).featurizer["name"]
+    if fam == "seqcnn" and source(model) is not None:
+        tokenizer = read_pretrained(source(model)).featurizer["name"]
         return tokenizer == ("ProteinTokenizer" if is_flip(dataset) else "SmilesTokenizer")
     return True
 
@@ -95,16 +131,16 @@ def _load(cell: Dict, featurizer, data_dir: Optional[str], protein_dir: Optional
 
 
 def _pretrained(cell: Dict, allow_leakage: bool):
-    """(pretrained artifact or None, leakage flag) of a ``family:<source>`` model."""
-    if ":" not in cell["model"]:
+    """(pretrained artifact or None, leakage flag) of a ``family:<source>`` model or its twin."""
+    src = source(cell["model"])
+    if src is None:
         return None, ""
-    source = cell["model"].split(":", 1)[1]
-    ckpt = read_pretrained(source)
-    overlap = leaked(ckpt.provenance, cell["dataset"].split(":")[0])
+    artifact = read_pretrained(src)
+    overlap = leaked(artifact.provenance, cell["dataset"].split(":")[0])
     if overlap and not allow_leakage:
-        raise ValueError(f"{source} was pretrained on {overlap}, which overlaps {cell['dataset']}: refusing "
+        raise ValueError(f"{src} was pretrained on {overlap}, which overlaps {cell['dataset']}: refusing "
                          "(pass allow_leakage=True to run it anyway, flagged in the results)")
-    return ckpt, ",".join(overlap)
+    return artifact, ",".join(overlap)
 
 
 def _fit(model, parts, transformers, metric, max_epochs, patience, state_dir=None) -> Dict:
@@ -112,42 +148,34 @@ def _fit(model, parts, transformers, metric, max_epochs, patience, state_dir=Non
     out = fit_with_early_stopping(model, train, valid, test, transformers, max_epochs=max_epochs, patience=patience,
                                   progress=False, metric=metric, state_dir=state_dir)
     return {"test": out["test_score"], "valid": out["valid_score"], "best_epoch": out["best_epoch"],
-            "epochs": out["epochs_run"]}
+            "epochs": out["epochs_run"], **model_fields(model, max_epochs, patience)}
 
 
-def run_rf(cell, data_dir, protein_dir, model_options=None, **_) -> Tuple[Dict, Tuple]:
-    """Random forest on ECFP4 (2048 bits): DeepChem's ``SklearnModel`` for one task, ``PerTaskForest`` (one
-    forest per task on its labelled rows) for several. ``model_options['rf']`` may set ``n_estimators``."""
-    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-    from deepchem_finetune.benchmark.baselines import PerTaskForest
+def _corpus_check(cell: Dict, artifact, parts, data_dir) -> Dict:
+    """Test molecules that were in the pretraining corpus (pretrained arms only; twins saw no corpus)."""
+    if artifact is None or is_twin(cell["model"]) or is_flip(cell["dataset"]):
+        return {}
+    count, note = corpus_overlap(artifact.provenance, [str(i) for i in parts[2].ids], data_dir)
+    return {"test_in_corpus": count, "corpus_check": note}
+
+
+def _build(cls, cell, artifact, n_tasks, mode, options, fine_tune_options):
+    """The model of a cell: scratch, pretrained (weights loaded) or the pretrained arm's twin (same config)."""
+    if artifact is None:
+        return cls(n_tasks, mode=mode, seed=cell["seed"], **options)
+    kwargs = dict(n_tasks=n_tasks, mode=mode, seed=cell["seed"], **fine_tune_options)
+    if is_twin(cell["model"]):
+        return cls._from_backbone_spec(artifact.backbone, artifact.featurizer, **kwargs)
+    return cls.from_pretrained(artifact, strategy=cell["strategy"], **kwargs)
+
+
+def run_peer(cell, data_dir, protein_dir, model_options=None, state_dir=None, **_) -> Tuple[Dict, Tuple]:
+    """A peer arm on the split every arm uses (loaded with ``MolGraphFeaturizer("hu2020")``, cached)."""
     mode, _ = cell_mode_and_metric(cell["dataset"])
-    n_estimators = int((model_options or {}).get("rf", {}).get("n_estimators", 500))
-    ecfp = dc.feat.CircularFingerprint(size=2048, radius=2)
-    with rdkit_errors_silenced():
-        tasks, parts, tr = _load(cell, ecfp, data_dir, protein_dir)
-    train = parts[0]
-    if len(tasks) == 1:
-        est = (RandomForestClassifier if mode == "classification" else RandomForestRegressor)(
-            n_estimators=n_estimators, n_jobs=2, random_state=cell["seed"])
-        model = dc.models.SklearnModel(est)
-        model.fit(train)
-
-        def predict(ds):
-            pred = np.asarray(model.predict(ds, tr))
-            return pred.reshape(len(ds), -1, 2)[..., 1] if mode == "classification" else pred.reshape(len(ds), -1)
-    else:
-        forest = PerTaskForest(mode, n_estimators=n_estimators, seed=cell["seed"], n_jobs=2).fit(
-            train.X, train.y, train.w)
-
-        def predict(ds):
-            pred = forest.predict(ds.X)
-            return pred if mode == "classification" else dc.trans.undo_transforms(pred, tr)
-
-    def score(ds):
-        if mode == "classification":
-            return masked_roc_auc(ds.y, ds.w, predict(ds))
-        return masked_rmse(dc.trans.undo_transforms(ds.y, tr), ds.w, predict(ds))
-    return {"test": score(parts[2]), "valid": score(parts[1]), "best_epoch": None, "epochs": None}, parts
+    tasks, parts, tr = _load(cell, MolGraphFeaturizer("hu2020"), data_dir, protein_dir)
+    res = PEERS[family(cell["model"])](cell, parts=parts, transformers=tr, mode=mode, tasks=tasks,
+                                       model_options=model_options, workdir=state_dir)
+    return res, parts
 
 
 def run_ridge(cell, data_dir, protein_dir, **_) -> Tuple[Dict, Tuple]:
@@ -162,20 +190,18 @@ def run_ridge(cell, data_dir, protein_dir, **_) -> Tuple[Dict, Tuple]:
 def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage,
             state_dir=None) -> Tuple[Dict, Tuple]:
     mode, metric = cell_mode_and_metric(cell["dataset"])
-    ckpt, flag = _pretrained(cell, allow_leakage)
+    artifact, flag = _pretrained(cell, allow_leakage)
     opts = {k: v for k, v in model_options.items() if k != "featurizer" and k not in NESTED_OPTIONS}
-    if ckpt is None:
+    if artifact is None:
         featurizer = MolGraphFeaturizer(model_options.get("featurizer", "rich"))
+        opts["featurizer"] = featurizer
     else:
-        featurizer = featurizer_from_spec(ckpt.featurizer)  # what the backbone was trained on
+        featurizer = featurizer_from_spec(artifact.featurizer)  # what the backbone was trained on
     tasks, parts, tr = _load(cell, featurizer, data_dir, protein_dir)
-    if ckpt is None:
-        model = MolGNNModel(len(tasks), mode=mode, featurizer=featurizer, seed=cell["seed"], **opts)
-    else:
-        model = MolGNNModel.from_pretrained(ckpt, n_tasks=len(tasks), mode=mode, strategy=cell["strategy"],
-                                            seed=cell["seed"], **{k: v for k, v in opts.items()
-                                                                  if k in FINE_TUNE_OPTIONS})
-    return {**_fit(model, parts, tr, metric, max_epochs, patience, state_dir), "leakage": flag}, parts
+    model = _build(MolGNNModel, cell, artifact, len(tasks), mode, opts,
+                   {k: v for k, v in opts.items() if k in FINE_TUNE_OPTIONS})
+    return {**_fit(model, parts, tr, metric, max_epochs, patience, state_dir), "leakage": flag,
+            **_corpus_check(cell, artifact, parts, data_dir)}, parts
 
 
 def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage,
@@ -183,22 +209,19 @@ def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options,
     """SeqCNN: on FLIP with residue tokens; on MoleculeNet with SMILES tokens. A scratch SMILES model builds its
     vocabulary from the training split's SMILES (label-free; unseen tokens become ``<unk>``)."""
     mode, metric = cell_mode_and_metric(cell["dataset"])
-    ckpt, flag = _pretrained(cell, allow_leakage)
+    artifact, flag = _pretrained(cell, allow_leakage)
     opts = dict(model_options.get("seqcnn", {}))
     shared = {k: v for k, v in model_options.items() if k in FINE_TUNE_OPTIONS}
-    if ckpt is not None:
-        tokenizer = featurizer_from_spec(ckpt.featurizer)
+    if artifact is not None:
+        tokenizer = featurizer_from_spec(artifact.featurizer)
     elif is_flip(cell["dataset"]):
         tokenizer = ProteinTokenizer(max_length=_flip_max_length(cell, protein_dir))
     else:
         tokenizer = _smiles_tokenizer_from_train_split(cell, data_dir, opts.pop("max_length", SMILES_MAX_LENGTH))
     tasks, parts, tr = _load(cell, tokenizer, data_dir, protein_dir)
-    if ckpt is None:
-        model = SeqCNNModel(len(tasks), mode=mode, featurizer=tokenizer, seed=cell["seed"], **{**shared, **opts})
-    else:
-        model = SeqCNNModel.from_pretrained(ckpt, n_tasks=len(tasks), mode=mode, strategy=cell["strategy"],
-                                            seed=cell["seed"], **shared)
-    return {**_fit(model, parts, tr, metric, max_epochs, patience, state_dir), "leakage": flag}, parts
+    model = _build(SeqCNNModel, cell, artifact, len(tasks), mode, {"featurizer": tokenizer, **shared, **opts}, shared)
+    return {**_fit(model, parts, tr, metric, max_epochs, patience, state_dir), "leakage": flag,
+            **_corpus_check(cell, artifact, parts, data_dir)}, parts
 
 
 def _flip_max_length(cell, protein_dir) -> int:
@@ -217,4 +240,4 @@ def _smiles_tokenizer_from_train_split(cell, data_dir, max_length: int):
     return smiles_tokenizer_for_corpus([str(s) for s in train.ids], max_length=max_length, truncate=True)
 
 
-RUNNERS = {"gnn": run_gnn, "seqcnn": run_seqcnn, "rf": run_rf, "ridge": run_ridge}
+RUNNERS = {"gnn": run_gnn, "seqcnn": run_seqcnn, "ridge": run_ridge, **{name: run_peer for name in PEERS}}

@@ -1,25 +1,63 @@
-"""Markdown summary (mean +/- std, gain over scratch) and a bar chart with published references."""
+"""The benchmark report: the protocol check, every arm's mean +/- std, paired gains with confidence intervals
+(pretrained arm vs its scratch twin, and vs each peer), molecule-level leakage and a bar chart with published
+references. Gains are always paired by (dataset, split, seed) (:mod:`deepchem_finetune.benchmark.pairing`).
+"""
 from __future__ import annotations
 
 import os
+from typing import List, Optional, Tuple
 
+import numpy as np
 import pandas as pd
 
+from deepchem_finetune.benchmark.pairing import format_summary, paired_rows, paired_summary
+from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols, protocol_label
 from deepchem_finetune.benchmark.references import references_for
+
+PEER_ARMS = ("chemprop", "rf", "rf_desc")
+
+
+def reference_arm(model: str, models) -> Optional[str]:
+    """What a pretrained arm is compared with: its scratch twin if present, else its family from scratch.
+
+    Examples
+    --------
+    >>> reference_arm("gnn:zoo", ["gnn", "gnn:zoo", "scratch:gnn:zoo"]), reference_arm("gnn:zoo", ["gnn", "gnn:zoo"])
+    ('scratch:gnn:zoo', 'gnn')
+    """
+    if ":" not in model or model.startswith("scratch:"):
+        return None
+    models = set(models)
+    twin = "scratch:" + model
+    if twin in models:
+        return twin
+    family = model.split(":", 1)[0]
+    return family if family in models else None
+
+
+def comparisons(df: pd.DataFrame) -> List[Tuple[str, str, str]]:
+    """``(arm, strategy, reference)`` for every pretrained arm and strategy that has a reference arm."""
+    out = []
+    models = set(df["model"])
+    for (model, strategy), _ in df.groupby(["model", "strategy"], sort=True):
+        ref = reference_arm(model, models)
+        if ref is not None:
+            out.append((model, strategy, ref))
+    return out
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, metric, model, strategy, split): mean, std, n and the gain of a pretrained model
-    (``gnn:<source>``, ``seqcnn:<source>``) over the same family from scratch (``gnn``, ``seqcnn``)."""
+    """One row per (dataset, metric, model, strategy, split): mean, std, n, and for a pretrained arm the mean
+    paired gain over its reference arm (``gain_vs_scratch``; positive = better, NaN without a reference)."""
     g = df.groupby(["dataset", "metric", "model", "strategy", "split"])["test"]
     table = g.agg(["mean", "std", "count"]).reset_index()
-    scratch = table[~table["model"].str.contains(":")].set_index(["dataset", "split", "model"])["mean"]
-    gains = []
-    for r in table.itertuples():
-        base = r.model.split(":", 1)[0]
-        ref = scratch.get((r.dataset, r.split, base), float("nan")) if ":" in r.model else float("nan")
-        gains.append((r.mean - ref) * (-1 if r.metric == "rmse" else 1))
-    table["gain_vs_scratch"] = gains
+    gains = {}
+    for arm, strategy, ref in comparisons(df):
+        pairs = paired_rows(df, arm, ref, arm_strategy=strategy)
+        for (dataset, split), p in pairs.groupby(["dataset", "split"]):
+            gains[(dataset, arm, strategy, split)] = p["diff"].mean()
+    table["gain_vs_scratch"] = [gains.get((r.dataset, r.model, r.strategy, r.split), float("nan"))
+                                for r in table.itertuples()]
     return table
 
 
@@ -34,49 +72,101 @@ def rmse_change_pct(rows: pd.DataFrame) -> float:
     return float((100 * (rows["mean"] / (rows["mean"] + rows["gain_vs_scratch"]) - 1)).mean())
 
 
-def write_report(df: pd.DataFrame, out_dir: str) -> None:
-    """Write ``summary.md`` and ``summary.png`` under ``out_dir``."""
+def checked_rows(df: pd.DataFrame, allow_mixed: bool = False) -> Tuple[pd.DataFrame, List[str]]:
+    """``df`` after the protocol check: raises :class:`ProtocolMismatch` naming the fields unless ``allow_mixed``,
+    in which case rows get a ``protocol`` label and the problems are returned to be printed."""
+    problems = check_protocols(df)
+    if problems and not allow_mixed:
+        raise ProtocolMismatch("refusing to merge rows made under different protocols (pass --allow-mixed to merge "
+                               "them anyway, labelled):\n  " + "\n  ".join(problems))
+    if problems:
+        df = df.assign(protocol=protocol_label(df))
+    return df, problems
+
+
+def markdown(df: pd.DataFrame, problems: Optional[List[str]] = None) -> str:
+    """The report as markdown (without the budget section)."""
     table = summary_table(df)
-    lines = ["| dataset | metric | model | strategy | split | test mean ± std | n | gain vs scratch |",
+    mixed = "protocol" in df.columns
+    lines = ["| dataset | metric | model | strategy | split | test mean ± std | n | paired gain vs scratch |",
              "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
         std = "" if pd.isna(r.std) else f" ± {r.std:.3f}"
         gain = "" if pd.isna(r.gain_vs_scratch) else f"{r.gain_vs_scratch:+.3f}"
         lines.append(f"| {r.dataset} | {r.metric} | {r.model} | {r.strategy} | {r.split} | {r.mean:.3f}{std} | "
                      f"{r.count} | {gain} |")
-    averages = []
-    pre = table[table["gain_vs_scratch"].notna()]
-    for (model, strategy, split, metric), g in pre.groupby(["model", "strategy", "split", "metric"]):
-        rel = ""
-        if metric == "rmse":  # relative RMSE change, the usual way to average regression gains across datasets
-            rel = f" (RMSE {rmse_change_pct(g):+.1f}% vs scratch on average)"
-        averages.append(f"- {model} / {strategy} / {split}, {metric}: average gain {g['gain_vs_scratch'].mean():+.3f} "
-                        f"over {len(g)} dataset(s){rel}")
+    text = "\n".join(lines) + ("\n\nTest score at the selected epoch (best validation for our arms); paired gain = mean "
+                               "over seeds of (arm - reference) on the same split and seed, positive = better.\n")
+    if problems:
+        text += "\n**Mixed protocols** (merged with --allow-mixed; rows labelled in column `protocol`):\n\n" + \
+            "\n".join(f"- {p}" for p in problems) + "\n"
+    for arm, strategy, ref in comparisons(df):
+        pairs = paired_rows(df, arm, ref, arm_strategy=strategy)
+        if len(pairs):
+            text += f"\n### {arm} ({strategy}) vs {ref}\n\n" + "\n".join(format_summary(paired_summary(pairs))) + "\n"
+    text += _peer_section(df)
+    text += _leakage_section(df)
     anchors = []
     for (d, metric) in table[["dataset", "metric"]].drop_duplicates().itertuples(index=False):
         refs = references_for(d, metric)
         if refs:
             anchors.append(f"- {d} ({metric}): " + ", ".join(f"{n} {v:.3f}" for n, v in refs))
+    if anchors:
+        text += ("\nPublished anchors (other splits and protocols; see "
+                 "`deepchem_finetune/benchmark/references.py` for sources):\n\n" + "\n".join(anchors) + "\n")
+    if mixed:
+        text += "\nProtocols: " + ", ".join(sorted(df["protocol"].unique())) + "\n"
+    return text
+
+
+def _peer_section(df: pd.DataFrame) -> str:
+    """Each pretrained arm paired with each peer arm present (where we lose shows as a negative difference)."""
+    peers = [p for p in PEER_ARMS if p in set(df["model"])]
+    arms = [(a, s) for a, s, _ in comparisons(df)]
+    if not peers or not arms:
+        return ""
+    text = "\n### Pretrained arms vs peers (paired on the same split ids)\n"
+    for arm, strategy in arms:
+        for peer in peers:
+            pairs = paired_rows(df, arm, peer, arm_strategy=strategy)
+            if len(pairs):
+                text += f"\n{arm} ({strategy}) vs {peer}:\n\n" + "\n".join(format_summary(paired_summary(pairs))) + "\n"
+    return text
+
+
+def _leakage_section(df: pd.DataFrame) -> str:
+    if "test_in_corpus" not in df.columns or df["test_in_corpus"].isna().all() and "corpus_check" not in df.columns:
+        return ""
+    rows = df[df["model"].str.contains(":") & ~df["model"].str.startswith("scratch:")]
+    if "corpus_check" in rows.columns:
+        rows = rows[rows["corpus_check"].notna()]
+    if rows.empty:
+        return ""
+    lines = ["", "### Test molecules in the pretraining corpus (InChIKey)", "",
+             "| dataset | model | test molecules in corpus | note |", "|---|---|---|---|"]
+    for (dataset, model), g in rows.groupby(["dataset", "model"], sort=True):
+        count = g["test_in_corpus"].dropna()
+        shown = "not checked" if count.empty else f"{int(count.max())} of {int(g['n_test'].max()) if 'n_test' in g else '?'}"
+        lines.append(f"| {dataset} | {model} | {shown} | {g['corpus_check'].iloc[0]} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(df: pd.DataFrame, out_dir: str, allow_mixed: bool = False) -> None:
+    """Write ``summary.md`` and ``summary.png`` under ``out_dir`` (raises :class:`ProtocolMismatch` on mixed
+    protocols unless ``allow_mixed``)."""
+    df, problems = checked_rows(df, allow_mixed)
+    text = markdown(df, problems)
+    curve = _budget_section(summary_table(df), out_dir)
     with open(os.path.join(out_dir, "summary.md"), "w") as fh:
-        fh.write("\n".join(lines) + "\n\nTest score at the best-validation epoch; gain is in the metric's "
-                 "units (positive = better).\n")
-        if averages:
-            fh.write("\nAverage gain of each pretrained model over the same family from scratch:\n\n"
-                     + "\n".join(averages) + "\n")
-        if anchors:
-            fh.write("\nPublished anchors (other splits and protocols; see "
-                     "`deepchem_finetune/benchmark/references.py` for sources):\n\n" + "\n".join(anchors) + "\n")
-        curve = _budget_section(table, out_dir)
-        if curve:
-            fh.write(curve)
-    _plot(table, os.path.join(out_dir, "summary.png"))
+        fh.write(text + (curve or ""))
+    _plot(summary_table(df), os.path.join(out_dir, "summary.png"))
 
 
 def _budget_section(table: pd.DataFrame, out_dir: str) -> str:
     """Gain vs pretraining budget (from each pretrained backbone's provenance) and ``gain_vs_budget.png``; '' if none."""
     from deepchem_finetune.benchmark.budget import (budget_markdown, pretrained_budgets, gain_vs_budget,
                                                     plot_gain_vs_budget)
-    models = sorted(m for m in table["model"].unique() if ":" in m)
+    models = sorted(m for m in table["model"].unique() if ":" in m and not m.startswith("scratch:"))
     if not models:
         return ""
     budgets, unknown = pretrained_budgets(models)
@@ -97,7 +187,7 @@ def _plot(table: pd.DataFrame, path: str) -> None:
     for ax, d in zip(axes[0], datasets):
         sub = table[table["dataset"] == d]
         labels = [f"{m}\n{s}" if s != "-" else m for m, s in zip(sub["model"], sub["strategy"])]
-        values, errors = list(sub["mean"]), list(sub["std"].fillna(0))
+        values, errors = list(sub["mean"]), list(np.nan_to_num(sub["std"].to_numpy(dtype=float)))
         colors = ["C0"] * len(values)
         metric = sub["metric"].iloc[0]
         for name, value in references_for(d, metric):  # published numbers, grey

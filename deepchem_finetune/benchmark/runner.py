@@ -1,9 +1,10 @@
 """The benchmark grid: datasets x models x strategies x splits x seeds, one CSV row per cell, resumable.
 
-Model names: ``gnn`` (MolGNN from scratch), ``gnn:<zoo name | pretrained folder | .pth>`` (pretrained,
-fine-tuned with each strategy), ``seqcnn`` / ``seqcnn:<pretrained>`` (SeqCNN on SMILES or protein tokens),
-``rf`` (DeepChem random forest on ECFP4, the classical baseline for molecules) and ``ridge`` (ridge on one-hot
-sequences, FLIP's simplest baseline). Dataset names: any ``dc.molnet`` name known to
+Model names (:mod:`deepchem_finetune.benchmark.arms`): ``gnn`` (MolGNN from scratch), ``gnn:<zoo name | pretrained
+folder | .pth>`` (pretrained, fine-tuned with each strategy) and its scratch twin ``scratch:gnn:<source>`` (added
+automatically), ``seqcnn`` / ``seqcnn:<pretrained>`` (SeqCNN on SMILES or protein tokens), the peers ``rf`` (random
+forest on ECFP4), ``rf_desc`` (on RDKit descriptors) and ``chemprop`` (chemprop v2, on our split ids), and ``ridge``
+(ridge on one-hot sequences, FLIP's simplest baseline). Dataset names: any ``dc.molnet`` name known to
 :func:`~deepchem_finetune.data.load_moleculenet`, or ``flip_gb1:<split>`` (FLIP's own split; molecule-only
 models are skipped there, ``ridge`` is skipped on molecules). Splits: ``scaffold`` (DeepChem's),
 ``hu2020_scaffold``, ``random_scaffold`` (seeded by the cell's seed). Each cell trains with early stopping and
@@ -31,14 +32,33 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from deepchem_finetune import storage
-from deepchem_finetune.benchmark.arms import NESTED_OPTIONS, RUNNERS, applies, cell_mode_and_metric, family
+from deepchem_finetune.benchmark.arms import (NESTED_OPTIONS, RUNNERS, applies, cell_mode_and_metric, family,
+                                              is_twin, source, twin_of)
+from deepchem_finetune.benchmark.peers import PeerNotInstalled
+from deepchem_finetune.benchmark.protocol import run_fields
 
 logger = logging.getLogger(__name__)
 
 KEY = ["dataset", "model", "strategy", "split", "seed"]
 QUICK = {"max_epochs": 3, "patience": 3,
          "model_options": {"num_layers": 2, "hidden_dim": 32, "seqcnn": {"width": 16, "depth": 2},
-                           "rf": {"n_estimators": 50}}}
+                           "rf": {"n_estimators": 50}, "chemprop": {"epochs": 3}}}
+
+
+def with_twins(models: Iterable[str]) -> List[str]:
+    """``models`` with the scratch twin of every pretrained arm right after it (unless already listed).
+
+    Examples
+    --------
+    >>> with_twins(["gnn:zoo", "rf"])
+    ['gnn:zoo', 'scratch:gnn:zoo', 'rf']
+    """
+    out: List[str] = []
+    for m in models:
+        out.append(m)
+        if source(m) is not None and not is_twin(m) and family(m) in ("gnn", "seqcnn"):
+            out.append(twin_of(m))
+    return list(dict.fromkeys(out))
 
 
 def _cells(datasets, models, strategies, splits, seeds):
@@ -48,7 +68,7 @@ def _cells(datasets, models, strategies, splits, seeds):
                 logger.warning("skipping model %s on %s: it does not apply to that kind of data", m, d)
                 continue
             deterministic = family(m) == "ridge"  # a closed-form fit: one seed is enough
-            for strategy in (strategies if ":" in m else ["-"]):
+            for strategy in (strategies if source(m) is not None and not is_twin(m) else ["-"]):
                 for split in splits:
                     for seed in (seeds[:1] if deterministic else seeds):
                         yield {"dataset": d, "model": m, "strategy": strategy, "split": split, "seed": seed}
@@ -58,8 +78,8 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
                   splits=("scaffold",), seeds=(0, 1, 2), out_dir: str = "benchmarks/out/benchmark",
                   data_dir: Optional[str] = None, protein_dir: Optional[str] = None, max_epochs: int = 100,
                   patience: int = 20, quick: bool = False, time_budget_min: Optional[float] = None,
-                  model_options: Optional[Dict] = None, allow_leakage: bool = False,
-                  progress: bool = True) -> pd.DataFrame:
+                  model_options: Optional[Dict] = None, allow_leakage: bool = False, twins: bool = True,
+                  allow_mixed: bool = False, progress: bool = True) -> pd.DataFrame:
     """Run (or resume) the grid and return all result rows as a DataFrame; writes ``results.csv``,
     ``summary.md``, ``summary.png`` and ``splits/`` under ``out_dir``.
 
@@ -80,6 +100,16 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
         nested ``seqcnn`` dict holds scratch SeqCNN options (``width``, ``depth``, ``kernel_size``, ``max_length`` for SMILES).
     allow_leakage: bool
         Run cells whose pretrained backbone saw the dataset in pretraining (flagged in column ``leakage``).
+    twins: bool (default True)
+        Add every pretrained arm's scratch twin (``scratch:gnn:<source>``: the same backbone config and featurizer,
+        random initial weights), which the report pairs it with. With False, name the scratch arm to compare with
+        yourself (e.g. ``gnn``); the report then pairs with the family's plain scratch arm.
+    allow_mixed: bool (default False)
+        Let the report merge rows made under different protocols (labelled) instead of refusing.
+
+    Every row carries its protocol (:mod:`deepchem_finetune.benchmark.protocol`): recipe, arm and run fields
+    (split ids hash, threads, package version, git commit, date). Peers that are not installed (chemprop) are
+    skipped with a message saying how to install them.
 
     Examples
     --------
@@ -100,8 +130,10 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
     for row in done_rows:  # state left by a process killed between writing its row and cleaning up
         shutil.rmtree(os.path.join(out_dir, "state", _cell_folder(row)), ignore_errors=True)
         _remove(os.path.join(out_dir, "state", _cell_folder(row) + ".lock"))
-    cells = [c for c in _cells(list(datasets), list(models), list(strategies), list(splits), list(seeds))
+    models = with_twins(models) if twins else list(models)
+    cells = [c for c in _cells(list(datasets), models, list(strategies), list(splits), list(seeds))
              if _key(c) not in done]
+    skipped_peers = set()
     deadline = None if time_budget_min is None else time.time() + 60 * time_budget_min
     for cell in tqdm(cells, desc="benchmark", disable=not progress):
         if deadline is not None and time.time() > deadline:
@@ -115,15 +147,21 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
             except TimeoutError:
                 logger.info("skipping %s: another process sharing %s is running it", _key(cell), out_dir)
                 continue
+            if cell["model"] in skipped_peers:
+                continue
             if _key(cell) not in {_key(r) for r in _read_rows(csv)}:  # else another process finished it meanwhile
-                _run_cell(cell, csv, out_dir, state_dir, data_dir=data_dir, protein_dir=protein_dir,
-                          max_epochs=max_epochs, patience=patience, model_options=model_options,
-                          allow_leakage=allow_leakage)
+                try:
+                    _run_cell(cell, csv, out_dir, state_dir, data_dir=data_dir, protein_dir=protein_dir,
+                              max_epochs=max_epochs, patience=patience, model_options=model_options,
+                              allow_leakage=allow_leakage)
+                except PeerNotInstalled as err:
+                    logger.warning("skipping %s: %s", cell["model"], err)
+                    skipped_peers.add(cell["model"])
             _remove(lock_file)  # the cell has its row: its lock is not needed again
     rows = _read_rows(csv)
     df = pd.DataFrame(rows)
     if len(df):
-        write_report(df, out_dir)
+        write_report(df, out_dir, allow_mixed=allow_mixed)
     return df
 
 
@@ -133,7 +171,7 @@ def _run_cell(cell, csv, out_dir, state_dir, **options) -> None:
     runner = RUNNERS[family(cell["model"])]
     res, parts = runner(cell, state_dir=state_dir, **options)
     _save_split(out_dir, cell, parts)
-    _append_row(csv, {**cell, "metric": cell_mode_and_metric(cell["dataset"])[1], **res,
+    _append_row(csv, {**cell, "metric": cell_mode_and_metric(cell["dataset"])[1], **res, **run_fields(parts),
                       "seconds": round(time.time() - t, 1)})
     shutil.rmtree(state_dir, ignore_errors=True)
 

@@ -86,6 +86,7 @@ class BackboneModel(dc.models.TorchModel):
         self.strategy: Strategy = get_strategy(strategy, **(strategy_options or {}))
         self.pretrained_reference = None  # backbone weights at load time (L2-SP), set by load_pretrained
         self.parent_provenance = None  # provenance of the pretrained backbone this model was loaded from
+        self.pretrained_sha256 = None  # sha256 of the pretrained weights loaded (None: not loaded, or from a model)
         self.pretraining_provenance: dict = {}  # filled by pretraining code (data, objective, command)
         if kwargs.get("model_dir"):
             # DeepChem checks for the folder, then creates it: data-parallel ranks building their models at the
@@ -192,6 +193,8 @@ class BackboneModel(dc.models.TorchModel):
         hub.load_weights(self.backbone, artifact, self.featurizer_spec if check_featurizer else None, label)
         self.pretrained_reference = {k: p.detach().clone() for k, p in self.backbone.named_parameters()}
         self.parent_provenance = provenance
+        # what the weights were: the artifact's checksum, or the source file's for an imported .pth
+        self.pretrained_sha256 = artifact.config.get("weights_sha256") or artifact.provenance.get("source_sha256")
         if self._built:
             self.reset_optimizer()
         nn.Module.train(self.model, self.model.training)  # frozen blocks back in eval mode
