@@ -8,7 +8,10 @@
 #   LEGS="30 60" bash benchmarks/flagship_pretrain.sh    # only the first two
 #
 # Environment: PYTHON (default .venv/bin/python), OUT (default benchmarks/out/flagship), CORPUS, WORKERS
-# (featurization processes of the first leg, default 2), LEGS.
+# (featurization processes of the first leg, default 2), LEGS. The package is imported from the folder the script
+# lies in (`python -m` puts the working directory first on sys.path): for a run of many hours start it from a
+# separate `git worktree` of a fixed commit, with absolute OUT/CORPUS/PYTHON and $DEEPCHEM_FINETUNE_CACHE, so that
+# editing the main checkout cannot change the code of a later leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
