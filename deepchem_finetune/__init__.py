@@ -14,7 +14,7 @@ from deepchem_finetune.featurizers import MolGraphFeaturizer, featurize_smiles  
 from deepchem_finetune.featurizers import NucleotideTokenizer, ProteinTokenizer, SmilesTokenizer  # noqa: E402
 from deepchem_finetune.models import MolGNNModel, SeqCNNModel  # noqa: E402
 
-__version__ = "0.1.0"
+from deepchem_finetune._version import __version__  # noqa: E402
 
 __all__ = ["MolGNN", "MolGNNModel", "MolGraphFeaturizer", "featurize_smiles", "FeaturizationError",
            "PretrainedError", "CheckpointError", "SpecMismatchError", "__version__",

@@ -26,6 +26,8 @@ from typing import Dict, Iterator, Optional
 
 import filelock
 
+from deepchem_finetune import _version
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["atomic_file", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_folder",
@@ -287,8 +289,7 @@ def cache_versions() -> Dict:
     ['cache_format', 'package', 'rdkit']
     """
     import rdkit
-    import deepchem_finetune
-    return {"package": deepchem_finetune.__version__, "rdkit": rdkit.__version__, "cache_format": CACHE_FORMAT}
+    return {"package": _version.__version__, "rdkit": rdkit.__version__, "cache_format": CACHE_FORMAT}
 
 
 def cache_key(**parts) -> str:

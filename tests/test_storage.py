@@ -128,7 +128,7 @@ def test_cache_key_changes_with_package_rdkit_format_and_parts(monkeypatch):
     assert storage.cache_key(**dict(reversed(list(parts.items())))) == base  # order does not matter
     assert storage.cache_key(**{**parts, "descriptor_names": ["MolWt", "TPSA", "qed"]}) != base
     assert storage.cache_key(**{**parts, "descriptor_names": ["TPSA", "MolWt"]}) != base
-    monkeypatch.setattr(deepchem_finetune, "__version__", "99.0")
+    monkeypatch.setattr(deepchem_finetune._version, "__version__", "99.0")
     assert storage.cache_key(**parts) != base
     monkeypatch.undo()
     monkeypatch.setattr(rdkit, "__version__", "1999.09.1")

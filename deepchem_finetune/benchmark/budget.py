@@ -115,7 +115,7 @@ def gain_vs_budget(table: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> curve = gain_vs_budget(summary_table(df), pretrained_budgets(models)[0])  # doctest: +SKIP
     """
-    from deepchem_finetune.benchmark.report import rmse_change_pct
+    from deepchem_finetune.benchmark.pairing import rmse_change_pct
     if budgets.empty:
         return pd.DataFrame()
     pre = table[table["model"].isin(budgets["model"]) & table["gain_vs_scratch"].notna()]

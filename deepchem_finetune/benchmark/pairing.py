@@ -121,3 +121,14 @@ def format_summary(summary: pd.DataFrame) -> List[str]:
             "" if np.isnan(r.rel_ci_low) else f" [{r.rel_ci_low:+.1f}, {r.rel_ci_high:+.1f}]")
         lines.append(f"| {r.dataset} | {r.metric} | {r.n} | {r.diff:+.3f}{ci} | {rel} | {r.wins}/{r.ties}/{r.losses} |")
     return lines
+
+
+def rmse_change_pct(rows: pd.DataFrame) -> float:
+    """Mean relative RMSE change vs scratch, in percent (negative = better), of :func:`summary_table` rows.
+
+    Examples
+    --------
+    >>> round(rmse_change_pct(pd.DataFrame({"mean": [0.9], "gain_vs_scratch": [0.1]})), 6)
+    -10.0
+    """
+    return float((100 * (rows["mean"] / (rows["mean"] + rows["gain_vs_scratch"]) - 1)).mean())

@@ -23,6 +23,8 @@ from typing import Dict, List, Sequence
 
 import pandas as pd
 
+from deepchem_finetune._version import __version__
+
 RECIPE = ("max_epochs", "patience", "learning_rate", "lr_schedule", "batch_size", "selection")
 ARM = ("strategy_options", "featurizer", "backbone_hash", "pretrained_sha256", "dropout")
 RUN = ("split_hash", "n_train", "n_valid", "n_test", "torch_threads", "package_version", "git_commit", "date")
@@ -68,7 +70,6 @@ def git_commit() -> str:
 def run_fields(parts) -> Dict:
     """The run group of the stamp for a cell trained on ``parts``."""
     import torch
-    from deepchem_finetune import __version__
     return {"split_hash": split_hash(parts), "n_train": len(parts[0]), "n_valid": len(parts[1]),
             "n_test": len(parts[2]), "torch_threads": torch.get_num_threads(), "package_version": __version__,
             "git_commit": git_commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}

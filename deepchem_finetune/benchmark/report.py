@@ -10,7 +10,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from deepchem_finetune.benchmark.pairing import format_summary, paired_rows, paired_summary
+from deepchem_finetune.benchmark.pairing import format_summary, paired_rows, paired_summary, rmse_change_pct  # noqa: F401
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols, protocol_label
 from deepchem_finetune.benchmark.references import references_for
 
@@ -59,17 +59,6 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     table["gain_vs_scratch"] = [gains.get((r.dataset, r.model, r.strategy, r.split), float("nan"))
                                 for r in table.itertuples()]
     return table
-
-
-def rmse_change_pct(rows: pd.DataFrame) -> float:
-    """Mean relative RMSE change vs scratch, in percent (negative = better), of :func:`summary_table` rows.
-
-    Examples
-    --------
-    >>> round(rmse_change_pct(pd.DataFrame({"mean": [0.9], "gain_vs_scratch": [0.1]})), 6)
-    -10.0
-    """
-    return float((100 * (rows["mean"] / (rows["mean"] + rows["gain_vs_scratch"]) - 1)).mean())
 
 
 def checked_rows(df: pd.DataFrame, allow_mixed: bool = False) -> Tuple[pd.DataFrame, List[str]]:

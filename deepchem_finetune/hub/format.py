@@ -20,6 +20,7 @@ from importlib import metadata
 import torch
 from safetensors.torch import load_file, save_file
 
+from deepchem_finetune._version import __version__
 from deepchem_finetune.exceptions import PretrainedError
 from deepchem_finetune.storage import atomic_folder
 
@@ -50,7 +51,6 @@ def collect_provenance(**fields) -> dict:
     >>> sorted(k for k in prov if k in ("torch", "created_utc", "seed"))
     ['created_utc', 'seed', 'torch']
     """
-    from deepchem_finetune import __version__  # lazy: avoids a circular import
 
     prov = {"deepchem_finetune": __version__, "deepchem": _dist_version("deepchem", "deepchem-nightly"),
             "torch": _dist_version("torch"), "torch_geometric": _dist_version("torch-geometric"),
