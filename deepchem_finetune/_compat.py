@@ -15,9 +15,10 @@ Every work-around for a DeepChem behaviour that bites our code paths lives here,
    convention for a missing label). For scores, use ``model.evaluate(..., use_sample_weights=True)`` or
    :func:`deepchem_finetune.metrics.score`, which average per-task ROC-AUC over labelled entries.
 3. Under numpy 2 a failed featurization returns an object array with empty entries, and a later
-   ``np.array`` raises an "inhomogeneous shape" error naming no row. Our featurizers never return such
-   arrays (see :mod:`deepchem_finetune.featurizers.graph`), and :func:`find_failed_features` names the
-   rows of one produced by any DeepChem featurizer.
+   ``np.array`` raises an "inhomogeneous shape" error naming no row. Our featurizers return such arrays only
+   when asked to, with ``on_error="skip"`` (so that DeepChem's ``CSVLoader`` drops the bad rows, each named in
+   the featurizer's ``skipped`` list); by default they raise an error naming the row. :func:`find_failed_features`
+   names the rows of one produced by any DeepChem featurizer.
 """
 from __future__ import annotations
 
