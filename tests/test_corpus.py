@@ -230,7 +230,7 @@ def test_key_depends_on_package_and_rdkit_versions(smi, tmp_path, monkeypatch):
     import rdkit
     import deepchem_finetune
     base = run(smi, tmp_path)
-    monkeypatch.setattr(deepchem_finetune, "__version__", "99.0")
+    monkeypatch.setattr(deepchem_finetune._version, "__version__", "99.0")
     assert run(smi, tmp_path).cache_dir != base.cache_dir
     monkeypatch.undo()
     monkeypatch.setattr(rdkit, "__version__", "1999.09.1")
