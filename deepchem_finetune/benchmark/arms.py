@@ -9,6 +9,10 @@ Model names:
   so the gain of pretraining is measured between arms that differ only in their starting weights;
 * ``seqcnn`` / ``seqcnn:<source>`` / ``scratch:seqcnn:<source>``: the same for the SeqCNN (SMILES tokens on
   MoleculeNet, residues on FLIP);
+* ``gnn+ecfp4+rdkit2d`` (and ``gnn+rdkit2d:<source>``, its twin ``scratch:gnn+rdkit2d:<source>``): the GNN with
+  molecule-level features beside the graph embedding (featurizer ``extra_features``, scaled on the training split);
+  ``mlp+ecfp4+rdkit2d``: the same features and head recipe without the graph (:class:`~deepchem_finetune.models.
+  FeatureMLPModel`);
 * peers (:mod:`deepchem_finetune.benchmark.peers`): ``rf`` (random forest on ECFP4), ``rf_desc`` (on RDKit 2D
   descriptors), ``chemprop`` (chemprop v2 with its defaults); ``ridge`` (ridge on one-hot sequences, FLIP).
 
@@ -35,8 +39,9 @@ from deepchem_finetune.training import fit_with_early_stopping
 
 dc = import_deepchem_quietly()
 
-FAMILIES = ("gnn", "seqcnn", "rf", "rf_desc", "chemprop", "ridge")
-MOLECULE_ONLY = ("gnn", "rf", "rf_desc", "chemprop")
+FAMILIES = ("gnn", "seqcnn", "mlp", "rf", "rf_desc", "chemprop", "ridge")
+MOLECULE_ONLY = ("gnn", "mlp", "rf", "rf_desc", "chemprop")
+WITH_FEATURES = ("gnn", "mlp")  # families that take ``+kind`` molecule features
 TWIN = "scratch:"
 SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
@@ -46,19 +51,31 @@ FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision", "com
 NESTED_OPTIONS = ("seqcnn", "rf", "chemprop")
 
 
+def features(model: str) -> list:
+    """The molecule-feature kinds of a model name (``gnn+ecfp4+rdkit2d:zoo`` -> ``['ecfp4', 'rdkit2d']``)."""
+    name = model[len(TWIN):] if model.startswith(TWIN) else model
+    return name.split(":", 1)[0].split("+")[1:]
+
+
 def family(model: str) -> str:
-    """The family of a benchmark model name ('gnn:zoo_name' -> 'gnn', 'scratch:gnn:zoo_name' -> 'gnn'); unknown
-    names raise ``ValueError``.
+    """The family of a benchmark model name ('gnn:zoo_name' -> 'gnn', 'scratch:gnn:zoo_name' -> 'gnn',
+    'gnn+ecfp4' -> 'gnn'); unknown names raise ``ValueError``.
 
     Examples
     --------
-    >>> family("seqcnn:protein_mt"), family("scratch:gnn:gin_zinc60k_desc30")
-    ('seqcnn', 'gnn')
+    >>> family("seqcnn:protein_mt"), family("scratch:gnn:gin_zinc60k_desc30"), family("mlp+rdkit2d")
+    ('seqcnn', 'gnn', 'mlp')
     """
-    name = (model[len(TWIN):] if model.startswith(TWIN) else model).split(":", 1)[0]
-    if name not in FAMILIES or (model.startswith(TWIN) and (name not in ("gnn", "seqcnn") or ":" not in model[len(TWIN):])):
+    from deepchem_finetune.featurizers.molecule import FEATURE_KINDS
+    name = (model[len(TWIN):] if model.startswith(TWIN) else model).split(":", 1)[0].split("+")[0]
+    kinds = features(model)
+    bad = (name not in FAMILIES or (model.startswith(TWIN) and (name not in ("gnn", "seqcnn") or source(model) is None))
+           or (kinds and name not in WITH_FEATURES) or any(k not in FEATURE_KINDS for k in kinds)
+           or (name == "mlp" and (not kinds or source(model) is not None)))
+    if bad:
         raise ValueError(f"unknown model {model!r}; use gnn, gnn:<source>, seqcnn, seqcnn:<source>, "
-                         f"scratch:gnn:<source>, scratch:seqcnn:<source>, rf, rf_desc, chemprop or ridge")
+                         f"scratch:gnn:<source>, scratch:seqcnn:<source>, gnn+<kinds>[:<source>], mlp+<kinds>, rf, "
+                         f"rf_desc, chemprop or ridge (kinds: {'+'.join(FEATURE_KINDS)})")
     return name
 
 
@@ -164,6 +181,8 @@ def _build(cls, cell, artifact, n_tasks, mode, options, fine_tune_options):
     if artifact is None:
         return cls(n_tasks, mode=mode, seed=cell["seed"], **options)
     kwargs = dict(n_tasks=n_tasks, mode=mode, seed=cell["seed"], **fine_tune_options)
+    if features(cell["model"]):
+        kwargs["extra_features"] = features(cell["model"])
     if is_twin(cell["model"]):
         return cls._from_backbone_spec(artifact.backbone, artifact.featurizer, **kwargs)
     return cls.from_pretrained(artifact, strategy=cell["strategy"], **kwargs)
@@ -193,15 +212,30 @@ def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, al
     artifact, flag = _pretrained(cell, allow_leakage)
     opts = {k: v for k, v in model_options.items() if k != "featurizer" and k not in NESTED_OPTIONS}
     if artifact is None:
-        featurizer = MolGraphFeaturizer(model_options.get("featurizer", "rich"))
+        featurizer = MolGraphFeaturizer(model_options.get("featurizer", "rich"), extra_features=features(cell["model"]))
         opts["featurizer"] = featurizer
-    else:
-        featurizer = featurizer_from_spec(artifact.featurizer)  # what the backbone was trained on
+    else:  # what the backbone was trained on, plus the arm's molecule features
+        spec = artifact.featurizer
+        if features(cell["model"]):
+            spec = {**spec, "config": {**spec["config"], "extra_features": features(cell["model"])}}
+        featurizer = featurizer_from_spec(spec)
     tasks, parts, tr = _load(cell, featurizer, data_dir, protein_dir)
     model = _build(MolGNNModel, cell, artifact, len(tasks), mode, opts,
                    {k: v for k, v in opts.items() if k in FINE_TUNE_OPTIONS})
     return {**_fit(model, parts, tr, metric, max_epochs, patience, state_dir), "leakage": flag,
             **_corpus_check(cell, artifact, parts, data_dir)}, parts
+
+
+def run_mlp(cell, data_dir, protein_dir, max_epochs, patience, model_options, state_dir=None,
+            **_) -> Tuple[Dict, Tuple]:
+    """Molecule features only (``mlp+<kinds>``): :class:`FeatureMLPModel` with the GNN arms' recipe."""
+    from deepchem_finetune.models import FeatureMLPModel
+    mode, metric = cell_mode_and_metric(cell["dataset"])
+    featurizer = MolGraphFeaturizer("hu2020", extra_features=features(cell["model"]))
+    tasks, parts, tr = _load(cell, featurizer, data_dir, protein_dir)
+    opts = {k: v for k, v in model_options.items() if k in ("batch_size", "learning_rate")}
+    model = FeatureMLPModel(len(tasks), featurizer=featurizer, mode=mode, seed=cell["seed"], **opts)
+    return _fit(model, parts, tr, metric, max_epochs, patience, state_dir), parts
 
 
 def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, allow_leakage,
@@ -240,4 +274,4 @@ def _smiles_tokenizer_from_train_split(cell, data_dir, max_length: int):
     return smiles_tokenizer_for_corpus([str(s) for s in train.ids], max_length=max_length, truncate=True)
 
 
-RUNNERS = {"gnn": run_gnn, "seqcnn": run_seqcnn, "ridge": run_ridge, **{name: run_peer for name in PEERS}}
+RUNNERS = {"gnn": run_gnn, "seqcnn": run_seqcnn, "mlp": run_mlp, "ridge": run_ridge, **{name: run_peer for name in PEERS}}

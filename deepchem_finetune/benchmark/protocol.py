@@ -30,7 +30,7 @@ ARM = ("strategy_options", "featurizer", "backbone_hash", "pretrained_sha256", "
 RUN = ("split_hash", "n_train", "n_valid", "n_test", "torch_threads", "package_version", "git_commit", "date")
 FIELDS = RECIPE + ARM + RUN
 #: arms trained with our recipe (the others are peers with their own)
-TRAINED_FAMILIES = ("gnn", "seqcnn")
+TRAINED_FAMILIES = ("gnn", "seqcnn", "mlp")
 
 
 class ProtocolMismatch(ValueError):
@@ -93,7 +93,7 @@ def model_fields(model, max_epochs: int, patience: int) -> Dict:
 def trained(model_name: str) -> bool:
     """Whether a benchmark model name is one of the arms trained with our recipe (incl. ``scratch:`` twins)."""
     name = model_name[len("scratch:"):] if model_name.startswith("scratch:") else model_name
-    return name.split(":", 1)[0] in TRAINED_FAMILIES
+    return name.split(":", 1)[0].split("+")[0] in TRAINED_FAMILIES
 
 
 def check_protocols(df: pd.DataFrame) -> List[str]:

@@ -29,7 +29,8 @@ def graphs_to_batch(graphs: Sequence, device=None,
     -------
     torch_geometric.data.Batch
         With ``x``, ``edge_index``, ``edge_attr``, ``batch`` and ``ptr``. Integer features stay int64
-        (categorical encoders); float features become float32.
+        (categorical encoders); float features become float32. Graphs carrying ``molecule_features`` (a
+        featurizer with ``extra_features``) give ``molecule_features`` ``(n_graphs, d)`` float32 too.
 
     Examples
     --------
@@ -54,9 +55,13 @@ def graphs_to_batch(graphs: Sequence, device=None,
     if validate is not None:
         validate(x, edge_attr)
     batch = np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)
-    return Batch(x=_tensor(x, device), edge_index=torch.as_tensor(edge_index, device=device),
-                 edge_attr=_tensor(edge_attr, device), batch=torch.as_tensor(batch, device=device),
-                 ptr=torch.as_tensor(ptr, device=device))
+    out = Batch(x=_tensor(x, device), edge_index=torch.as_tensor(edge_index, device=device),
+                edge_attr=_tensor(edge_attr, device), batch=torch.as_tensor(batch, device=device),
+                ptr=torch.as_tensor(ptr, device=device))
+    if getattr(graphs[0], "molecule_features", None) is not None:
+        out.molecule_features = torch.as_tensor(np.stack([g.molecule_features for g in graphs]),
+                                                dtype=torch.float32, device=device)
+    return out
 
 
 def _tensor(a: np.ndarray, device) -> torch.Tensor:

@@ -115,6 +115,12 @@ class MolGraphFeaturizer(OnErrorMixin, dc.feat.MolecularFeaturizer):
         Names from :data:`ATOM_FEATURES`.
     bond_features: sequence of str, optional
         Names from :data:`BOND_FEATURES`.
+    extra_features: sequence of str, optional (default ())
+        Molecule-level feature vectors computed beside the graph, from
+        :data:`~deepchem_finetune.featurizers.molecule.FEATURE_KINDS` (``"ecfp4"``, ``"rdkit2d"``): stored on each
+        ``GraphData`` as ``molecule_features`` (float32; NaN where a descriptor fails) and fed to the task head
+        beside the graph embedding (see :class:`~deepchem_finetune.models.MolGNNModel`). Part of the spec; a
+        backbone pretrained without them loads into a model with them (they do not touch the backbone).
     on_error: str, optional (default "raise")
         ``"raise"``: :meth:`featurize` raises :class:`FeaturizationError` for the first molecule that fails.
         ``"skip"``: such a molecule gets an empty array, which ``dc.data.CSVLoader`` and DeepChem's other
@@ -139,7 +145,8 @@ class MolGraphFeaturizer(OnErrorMixin, dc.feat.MolecularFeaturizer):
     """
 
     def __init__(self, preset: str = "hu2020", atom_features: Optional[Sequence[str]] = None,
-                 bond_features: Optional[Sequence[str]] = None, on_error: str = "raise"):
+                 bond_features: Optional[Sequence[str]] = None, extra_features: Sequence[str] = (),
+                 on_error: str = "raise"):
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
         default_atoms, default_bonds = PRESETS[preset]
@@ -151,7 +158,14 @@ class MolGraphFeaturizer(OnErrorMixin, dc.feat.MolecularFeaturizer):
         for name in bond_features:
             if name not in BOND_FEATURES:
                 raise ValueError(f"unknown bond feature {name!r}; choose from {sorted(BOND_FEATURES)}")
+        from deepchem_finetune.featurizers.molecule import feature_spec
+        extra_features = tuple(extra_features)
+        for kind in extra_features:
+            feature_spec(kind)  # unknown kinds fail here, naming the choices
+        if len(set(extra_features)) != len(extra_features):
+            raise ValueError(f"extra_features lists a kind twice: {list(extra_features)}")
         # Attribute names equal the __init__ argument names: DeepChem builds its cache key from them.
+        self.extra_features = extra_features
         self.preset = preset
         self.atom_features = atom_features
         self.bond_features = bond_features
@@ -185,11 +199,35 @@ class MolGraphFeaturizer(OnErrorMixin, dc.feat.MolecularFeaturizer):
         """Bond-feature indices written on masked bonds by attribute masking."""
         return [BOND_FEATURES[n][3] for n in self.bond_features]
 
+    @property
+    def extra_dim(self) -> int:
+        """Width of ``molecule_features`` (0 without ``extra_features``)."""
+        from deepchem_finetune.featurizers.molecule import feature_names
+        return len(feature_names(self.extra_features))
+
     def get_spec(self) -> dict:
-        """JSON-able ``{name, config}`` that :func:`featurizer_from_spec` turns back into this featurizer."""
-        return {"name": "MolGraphFeaturizer",
-                "config": {"preset": self.preset, "atom_features": list(self.atom_features),
-                           "bond_features": list(self.bond_features)}}
+        """JSON-able ``{name, config}`` that :func:`featurizer_from_spec` turns back into this featurizer
+        (``extra_features`` only when there are some, so specs written before the option compare equal)."""
+        config = {"preset": self.preset, "atom_features": list(self.atom_features),
+                  "bond_features": list(self.bond_features)}
+        if self.extra_features:
+            config["extra_features"] = list(self.extra_features)
+        return {"name": "MolGraphFeaturizer", "config": config}
+
+    def __str__(self) -> str:
+        """A short name that is unique per spec: DeepChem's ``dc.molnet`` loaders make a folder of it, and the
+        spelled-out feature lists (DeepChem's default) overflow a file name with ``extra_features``.
+
+        Examples
+        --------
+        >>> str(MolGraphFeaturizer("rich", extra_features=["ecfp4"])).startswith("MolGraphFeaturizer_rich_")
+        True
+        """
+        import hashlib
+        import json
+        digest = hashlib.sha256(json.dumps(self.get_spec(), sort_keys=True).encode()).hexdigest()[:12]
+        return f"MolGraphFeaturizer_{self.preset}_{digest}" + (
+            f"_on_error_{self.on_error}" if self.on_error != "raise" else "")
 
     def input_encoding(self) -> dict:
         """How a GNN must embed this featurizer's output (see :class:`~deepchem_finetune.backbones.encoders`)."""
@@ -218,7 +256,11 @@ class MolGraphFeaturizer(OnErrorMixin, dc.feat.MolecularFeaturizer):
         else:
             edge_index = np.zeros((2, 0), dtype=np.int64)
             e = np.zeros((0, len(self._bond_fns)), dtype=np.int64)
-        return dc.feat.GraphData(node_features=x, edge_index=edge_index, edge_features=e)
+        if not self.extra_features:
+            return dc.feat.GraphData(node_features=x, edge_index=edge_index, edge_features=e)
+        from deepchem_finetune.featurizers.molecule import molecule_vector
+        return dc.feat.GraphData(node_features=x, edge_index=edge_index, edge_features=e,
+                                 molecule_features=molecule_vector(mol, self.extra_features))
 
     def featurize(self, datapoints, log_every_n: int = 1000, **kwargs) -> np.ndarray:
         """Featurize SMILES strings or RDKit molecules: an object array of ``GraphData``.

@@ -27,7 +27,7 @@ from deepchem_finetune._compat import rdkit_errors_silenced
 from deepchem_finetune.exceptions import FeaturizationError
 from deepchem_finetune.featurizers.descriptors import compute_descriptors, descriptor_names
 
-__all__ = ["FEATURE_KINDS", "feature_spec", "feature_names", "molecule_features"]
+__all__ = ["FEATURE_KINDS", "feature_spec", "feature_names", "molecule_features", "molecule_vector"]
 
 FEATURE_KINDS = ("ecfp4", "rdkit2d")
 ECFP_BITS, ECFP_RADIUS = 2048, 2
@@ -55,6 +55,16 @@ def feature_names(kinds: Sequence[str]) -> List[str]:
         spec = feature_spec(kind)
         names += [f"ecfp4:{i}" for i in range(spec["bits"])] if kind == "ecfp4" else list(spec["names"])
     return names
+
+
+_GENERATOR = []  # the Morgan generator, made once per process (not picklable, so not kept on featurizers)
+
+
+def molecule_vector(mol, kinds: Sequence[str]) -> np.ndarray:
+    """The features of one RDKit molecule: the kinds side by side, float32, NaN where a descriptor fails."""
+    if not _GENERATOR:
+        _GENERATOR.append(rdFingerprintGenerator.GetMorganGenerator(radius=ECFP_RADIUS, fpSize=ECFP_BITS))
+    return np.concatenate([_one(mol, kind, _GENERATOR[0]) for kind in kinds]).astype(np.float32)
 
 
 def _one(mol, kind: str, generator) -> np.ndarray:

@@ -56,6 +56,21 @@ def architecture(config: dict) -> dict:
     return {k: v for k, v in _plain(config).items() if k not in NON_ARCHITECTURAL}
 
 
+def backbone_inputs(featurizer_spec: dict) -> dict:
+    """What of a featurizer spec the backbone reads: molecule-level ``extra_features`` go to the task head only, so
+    a backbone pretrained without them fits a model with them.
+
+    Examples
+    --------
+    >>> backbone_inputs({"name": "MolGraphFeaturizer", "config": {"preset": "rich", "extra_features": ["ecfp4"]}})
+    {'name': 'MolGraphFeaturizer', 'config': {'preset': 'rich'}}
+    """
+    spec = _plain(featurizer_spec)
+    if isinstance(spec.get("config"), dict):
+        spec["config"].pop("extra_features", None)
+    return spec
+
+
 def check_fits(artifact: PretrainedArtifact, backbone: torch.nn.Module, featurizer_spec: Optional[dict],
                label: Optional[str] = None) -> None:
     """Raise :class:`SpecMismatchError` showing both sides if ``artifact`` was made for another architecture or,
@@ -68,7 +83,7 @@ def check_fits(artifact: PretrainedArtifact, backbone: torch.nn.Module, featuriz
                       if ours["config"].get(k) != theirs["config"].get(k))
         raise SpecMismatchError(f"backbone of {label} does not match this model (differs in: "
                                 f"{diff or ['name']}):\n  model:  {ours}\n  source: {theirs}")
-    if featurizer_spec is not None and _plain(artifact.featurizer) != _plain(featurizer_spec):
+    if featurizer_spec is not None and backbone_inputs(artifact.featurizer) != backbone_inputs(featurizer_spec):
         raise SpecMismatchError(f"featurizer of {label} differs from this model's:\n"
                                 f"  model:  {featurizer_spec}\n  source: {artifact.featurizer}\n"
                                 "Build the model with from_pretrained(...) to take the source's featurizer.")

@@ -7,6 +7,7 @@ import numpy as np
 
 from deepchem_finetune._compat import import_deepchem_quietly
 from deepchem_finetune.backbones import MolGNN
+from deepchem_finetune.exceptions import SpecMismatchError
 from deepchem_finetune.data.batching import graphs_to_batch
 from deepchem_finetune.featurizers import featurize_smiles, featurizer_spec, input_encoding
 from deepchem_finetune.models.arguments import check_int
@@ -95,13 +96,17 @@ class MolGNNModel(BackboneModel):
         if featurizer is None:
             featurizer = dc.feat.MolGraphConvFeaturizer(use_edges=True)
         self.input_encoding = input_encoding(featurizer)
+        self.extra_dim = int(getattr(featurizer, "extra_dim", 0))
+        if self.extra_dim and objective in (None, "supervised"):  # molecule features go to the task head
+            objective_options = {**(objective_options or {}), "extra_dim": self.extra_dim}
         import torch
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            backbone = MolGNN(self.input_encoding, num_layers=num_layers, hidden_dim=hidden_dim, conv=conv,
-                              mlp_ratio=mlp_ratio, heads=heads, dropout=dropout, batch_norm=batch_norm, jk=jk,
-                              pooling=pooling, last_activation=last_activation)
+            backbone = self._make_backbone(self.input_encoding, num_layers=num_layers, hidden_dim=hidden_dim,
+                                           conv=conv, mlp_ratio=mlp_ratio, heads=heads, dropout=dropout,
+                                           batch_norm=batch_norm, jk=jk, pooling=pooling,
+                                           last_activation=last_activation)
         super().__init__(backbone, featurizer_spec(featurizer), n_tasks=n_tasks, mode=mode,
                          n_classes=n_classes, objective=objective, objective_options=objective_options,
                          head_hidden=head_hidden, head_dropout=head_dropout,
@@ -110,10 +115,17 @@ class MolGNNModel(BackboneModel):
                          batch_size=batch_size, learning_rate=learning_rate, **kwargs)
         self.seed = seed
 
+    def _make_backbone(self, input_encoding: dict, **options):
+        return MolGNN(input_encoding, **options)
+
     @classmethod
     def _from_backbone_spec(cls, backbone_spec: dict, featurizer_spec: dict, **kwargs):
         from deepchem_finetune.featurizers import featurizer_from_spec
         from deepchem_finetune.hub import NON_ARCHITECTURAL
+        if "extra_features" in kwargs:  # molecule features beside a pretrained backbone (they feed the head only)
+            extra = list(kwargs.pop("extra_features") or [])
+            config = {k: v for k, v in featurizer_spec.get("config", {}).items() if k != "extra_features"}
+            featurizer_spec = {**featurizer_spec, "config": {**config, **({"extra_features": extra} if extra else {})}}
         if backbone_spec["name"] != "MolGNN":
             raise ValueError(f"{cls.__name__} cannot load a {backbone_spec['name']!r} backbone")
         config = {k: v for k, v in backbone_spec["config"].items() if k != "input_encoding"}
@@ -126,7 +138,45 @@ class MolGNNModel(BackboneModel):
         return cls(featurizer=featurizer_from_spec(featurizer_spec), **config, **kwargs)
 
     def collate(self, X: np.ndarray):
-        return graphs_to_batch(X, device=self.device, validate=self._check_inputs)
+        batch = graphs_to_batch(X, device=self.device, validate=self._check_inputs)
+        if self.extra_dim and getattr(batch, "molecule_features", None) is None:
+            raise ValueError(f"the model takes {self.extra_dim} molecule-level features (featurizer extra_features) "
+                             "but the inputs carry none: featurize with model.get_featurizer()")
+        if self.extra_dim and batch.molecule_features.shape[1] != self.extra_dim:
+            raise SpecMismatchError(f"inputs carry {batch.molecule_features.shape[1]} molecule-level features but the "
+                                    f"model was built for {self.extra_dim} ({self.featurizer_spec['config'].get('extra_features')}): "
+                                    "featurize with model.get_featurizer()")
+        return batch
+
+    # --------------------------------------------------------------------- molecule features
+    def fit(self, dataset, *args, **kwargs):
+        """DeepChem's ``fit``; with molecule-level features the head's scaler is first fitted on ``dataset`` (the
+        first dataset the model is trained on: its training split), once."""
+        if self.extra_dim and not bool(self.head.scaler.fitted):
+            self.fit_feature_scaler(dataset)
+        return super().fit(dataset, *args, **kwargs)
+
+    def fit_feature_scaler(self, dataset) -> None:
+        """Fit the molecule-feature scaler of the head on ``dataset`` (robust scaling; non-finite values counted,
+        then replaced by the column median). :meth:`fit` calls it on its first dataset."""
+        X = [getattr(g, "molecule_features", None) for g in dataset.X]
+        if any(x is None for x in X):
+            raise ValueError("the dataset's graphs carry no molecule_features: featurize with model.get_featurizer()")
+        self.head.scaler.fit(np.stack(X))
+
+    def restore(self, checkpoint=None, model_dir=None, strict=True) -> None:
+        """See :meth:`BackboneModel.restore`; a training checkpoint made with other molecule-level features is
+        refused naming them."""
+        try:
+            super().restore(checkpoint=checkpoint, model_dir=model_dir, strict=strict)
+        except RuntimeError as err:
+            if "head." in str(err) and ("scaler" in str(err) or "size mismatch" in str(err)):
+                raise SpecMismatchError(
+                    f"the training checkpoint's head does not fit this model: it was trained with other molecule-level "
+                    f"features or tasks (this model: extra_features="
+                    f"{self.featurizer_spec['config'].get('extra_features', [])}, {self.extra_dim} columns, "
+                    f"n_tasks={self.n_tasks}):\n{err}") from err
+            raise
 
     def _check_inputs(self, x: np.ndarray, e: np.ndarray) -> None:
         """Reject atom / bond feature arrays the encoders cannot read (checked in numpy, before the transfer)."""

@@ -6,7 +6,7 @@ from typing import List
 import torch
 import torch.nn.functional as F
 
-from deepchem_finetune.heads import MLPHead
+from deepchem_finetune.heads import FeatureHead, MLPHead
 from deepchem_finetune.objectives.base import Objective
 from deepchem_finetune.transforms import LabelTensors
 
@@ -27,6 +27,10 @@ class SupervisedObjective(Objective):
     n_tasks: int
     n_classes: int, optional (default 2)
         Classes per task (classification only).
+    extra_dim: int, optional (default 0)
+        Width of molecule-level features fed to the head beside the embedding (a featurizer's ``extra_features``;
+        the batch carries them as ``molecule_features``); the head is then a :class:`~deepchem_finetune.heads.
+        FeatureHead`.
 
     Examples
     --------
@@ -40,23 +44,34 @@ class SupervisedObjective(Objective):
 
     name = "supervised"
 
-    def __init__(self, mode: str, n_tasks: int, n_classes: int = 2):
+    def __init__(self, mode: str, n_tasks: int, n_classes: int = 2, extra_dim: int = 0):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if n_tasks < 1:
             raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
         if mode == "classification" and n_classes < 2:
             raise ValueError(f"n_classes must be >= 2, got {n_classes}")
-        self.mode, self.n_tasks, self.n_classes = mode, n_tasks, n_classes
+        self.mode, self.n_tasks, self.n_classes, self.extra_dim = mode, n_tasks, n_classes, int(extra_dim)
         self.config = {"mode": mode, "n_tasks": n_tasks, "n_classes": n_classes}
+        if self.extra_dim:
+            self.config["extra_dim"] = self.extra_dim
         self.transform = LabelTensors(mode, n_tasks, n_classes)
 
     def build_head(self, backbone, hidden_dims=(), dropout: float = 0.0):
-        """A fresh :class:`~deepchem_finetune.heads.MLPHead` from ``backbone.output_dim`` to the task outputs."""
+        """A fresh :class:`~deepchem_finetune.heads.MLPHead` from ``backbone.output_dim`` to the task outputs (a
+        :class:`~deepchem_finetune.heads.FeatureHead` with molecule-level features)."""
+        if self.extra_dim:
+            return FeatureHead(backbone.output_dim, self.extra_dim, self.output_dim, hidden_dims, dropout)
         return MLPHead(backbone.output_dim, self.output_dim, hidden_dims, dropout)
 
     def predict(self, encoding, head, inputs) -> torch.Tensor:
         """Raw head output ``(batch, output_dim)`` (turned into outputs by :meth:`outputs`)."""
+        if self.extra_dim:
+            features = getattr(inputs, "molecule_features", None)
+            if features is None:
+                raise ValueError(f"the model takes {self.extra_dim} molecule-level features beside the graph, but the "
+                                 "inputs carry none: featurize with model.get_featurizer() (its extra_features)")
+            return head(encoding.pooled, features)
         return head(encoding.pooled)
 
     @property
