@@ -128,7 +128,9 @@ def _cmd_zoo(args) -> int:
         return 0
     for r in rows:
         print(f"{r['name']}  ({r['size_mb']:.1f} MB)  backbone {r['backbone']}  objective {r['objective']}\n"
-              f"    data: {r['data']}  steps: {r['steps']}  created: {r['created_utc']}\n"
+              f"    origin: {r['origin']}\n"
+              f"    trained on: {', '.join(r['trained_on']) or '?'}  data: {r['data']}  steps: {r['steps']}  "
+              f"created: {r['created_utc']}\n"
               f"    command: {r['command']}")
     return 0
 

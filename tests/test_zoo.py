@@ -24,7 +24,14 @@ def test_every_zoo_entry_loads_by_name_and_predicts():
     for name in zoo_names():
         ckpt = read_pretrained(name)  # verifies the checksum
         cfg = json.loads((ZOO_DIR / name / "config.json").read_text())
-        assert len(cfg["weights_sha256"]) == 64 and cfg["provenance"]["steps"] > 0
+        prov = cfg["provenance"]
+        assert len(cfg["weights_sha256"]) == 64 and prov["datasets"]
+        if prov.get("imported"):  # foreign weights: source file, its checksum, license, citation, conversion command
+            assert len(prov["source_sha256"]) == 64 and prov["source_repo"] and prov["license"].startswith("MIT")
+            assert (ZOO_DIR.parents[1] / prov["license_file"]).read_text().startswith("MIT License") and prov["citation"]
+            assert prov["command"].startswith("python benchmarks/convert_hu2020_weights.py")
+        else:  # pretrained here: steps and the exact command
+            assert prov["steps"] > 0 and prov["command"].startswith("deepchem-finetune pretrain ")
         for part in cfg["objective"]["config"].get("parts", [cfg["objective"]]):
             if part["name"] == "descriptors":  # the corpus-fitted scaler travels with the weights
                 scaler = part["config"]["scaler"]

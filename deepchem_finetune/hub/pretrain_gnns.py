@@ -83,8 +83,8 @@ def infer_gnn_type(state: Dict[str, torch.Tensor], path: str = "") -> str:
                           "pass gnn_type='gcn' or 'graphsage'")
 
 
-def import_pretrain_gnns(path, gnn_type: Optional[str] = None, save_to: Optional[str] = None
-                         ) -> PretrainedArtifact:
+def import_pretrain_gnns(path, gnn_type: Optional[str] = None, save_to: Optional[str] = None,
+                         provenance: Optional[Dict] = None) -> PretrainedArtifact:
     """Read a pretrain-gnns ``.pth`` file and return it as one of our pretrained artifacts (optionally saved).
 
     Parameters
@@ -95,6 +95,8 @@ def import_pretrain_gnns(path, gnn_type: Optional[str] = None, save_to: Optional
         gin, gcn, gat or graphsage; inferred from the keys and the file name when omitted.
     save_to: str, optional
         Also write the result as a pretrained folder there (then usable like any zoo entry).
+    provenance: dict, optional
+        Fields added to the provenance (e.g. what the weights were pretrained on, the license, the command).
 
     Returns
     -------
@@ -137,7 +139,8 @@ def import_pretrain_gnns(path, gnn_type: Optional[str] = None, save_to: Optional
               "objective": {"name": f"pretrain-gnns:{method}", "config": {}},
               "extra": {},
               "provenance": collect_provenance(source_file=os.path.basename(path), source_sha256=file_sha256(path),
-                                               source_repo=SOURCE_REPO, paper=PAPER, imported=True)}
+                                               source_repo=SOURCE_REPO, paper=PAPER, imported=True,
+                                               **(provenance or {}))}
     state = {k: v.detach().clone() for k, v in backbone.state_dict().items()}
     artifact = PretrainedArtifact(path=path, config=config, state_dict=state)
     if save_to is not None:

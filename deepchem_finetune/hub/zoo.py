@@ -27,7 +27,9 @@ def zoo_names() -> List[str]:
 
 
 def zoo_table() -> List[Dict]:
-    """One row per zoo entry: name, size, backbone, objective, data, steps, date and the exact command."""
+    """One row per zoo entry: name, size, backbone, objective, where it comes from (``origin``: pretrained here, or
+    imported with its source file, sha256 and license), what it was trained on (``trained_on``: the datasets the
+    leakage checks read), data, steps, date and the exact command."""
     rows = []
     for name in zoo_names():
         folder = ZOO_DIR / name
@@ -41,8 +43,25 @@ def zoo_table() -> List[Dict]:
                                   f"{cfg['backbone']['name']} width {bb.get('width')} depth {bb.get('depth')} "
                                   f"({cfg['featurizer']['name']})"),
                      "objective": cfg["objective"]["name"], "data": prov.get("data"), "steps": prov.get("steps"),
+                     "origin": _origin(prov), "trained_on": _trained_on(prov),
                      "created_utc": prov.get("created_utc"), "command": prov.get("command")})
     return rows
+
+
+def _origin(prov: Dict) -> str:
+    if prov.get("imported"):
+        return (f"imported from {prov.get('source_repo')} {prov.get('source_path') or prov.get('source_file')} "
+                f"(sha256 {str(prov.get('source_sha256'))[:12]}..., {prov.get('license', 'license not recorded')})")
+    return f"pretrained with deepchem-finetune {prov.get('deepchem_finetune')}"
+
+
+def _trained_on(prov: Dict) -> List[str]:
+    """Datasets of the whole provenance chain (the names the leakage checks compare)."""
+    names: List[str] = []
+    while prov:
+        names += [str(n) for n in prov.get("datasets", [])]
+        prov = prov.get("parent") or {}
+    return names
 
 
 def resolve_source(source) -> str:
