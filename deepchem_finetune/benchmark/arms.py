@@ -11,6 +11,7 @@ Model names:
   MoleculeNet, residues on FLIP);
 * ``gnn+ecfp4+rdkit2d`` (and ``gnn+rdkit2d:<source>``, its twin ``scratch:gnn+rdkit2d:<source>``): the GNN with
   molecule-level features beside the graph embedding (featurizer ``extra_features``, scaled on the training split);
+  ``chemprop+rdkit2d``: chemprop with its own normalised RDKit 2D descriptors beside its D-MPNN;
   ``mlp+ecfp4+rdkit2d``: the same features and head recipe without the graph (:class:`~deepchem_finetune.models.
   FeatureMLPModel`);
 * peers (:mod:`deepchem_finetune.benchmark.peers`): ``rf`` (random forest on ECFP4), ``rf_desc`` (on RDKit 2D
@@ -41,7 +42,7 @@ dc = import_deepchem_quietly()
 
 FAMILIES = ("gnn", "seqcnn", "mlp", "rf", "rf_desc", "chemprop", "ridge")
 MOLECULE_ONLY = ("gnn", "mlp", "rf", "rf_desc", "chemprop")
-WITH_FEATURES = ("gnn", "mlp")  # families that take ``+kind`` molecule features
+WITH_FEATURES = ("gnn", "mlp", "chemprop")  # families that take ``+kind`` molecule features
 TWIN = "scratch:"
 SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
@@ -71,7 +72,8 @@ def family(model: str) -> str:
     kinds = features(model)
     bad = (name not in FAMILIES or (model.startswith(TWIN) and (name not in ("gnn", "seqcnn") or source(model) is None))
            or (kinds and name not in WITH_FEATURES) or any(k not in FEATURE_KINDS for k in kinds)
-           or (name == "mlp" and (not kinds or source(model) is not None)))
+           or (name == "mlp" and (not kinds or source(model) is not None))
+           or (name == "chemprop" and kinds not in ([], ["rdkit2d"])))
     if bad:
         raise ValueError(f"unknown model {model!r}; use gnn, gnn:<source>, seqcnn, seqcnn:<source>, "
                          f"scratch:gnn:<source>, scratch:seqcnn:<source>, gnn+<kinds>[:<source>], mlp+<kinds>, rf, "
@@ -193,7 +195,8 @@ def run_peer(cell, data_dir, protein_dir, model_options=None, state_dir=None, **
     mode, _ = cell_mode_and_metric(cell["dataset"])
     tasks, parts, tr = _load(cell, MolGraphFeaturizer("hu2020"), data_dir, protein_dir)
     res = PEERS[family(cell["model"])](cell, parts=parts, transformers=tr, mode=mode, tasks=tasks,
-                                       model_options=model_options, workdir=state_dir)
+                                       model_options=model_options, workdir=state_dir,
+                                       features=features(cell["model"]))
     return res, parts
 
 

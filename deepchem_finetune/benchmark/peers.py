@@ -91,10 +91,10 @@ def _write_split_csv(path: str, dataset, transformers, mode: str, tasks) -> None
 
 
 def run_chemprop(cell, parts, transformers, mode, tasks, model_options=None, workdir: Optional[str] = None,
-                 **_) -> Dict:
+                 features=(), **_) -> Dict:
     """chemprop v2 with its defaults on our three splits; ``model_options['chemprop']`` passes CLI options
-    (``epochs=...`` becomes ``--epochs ...``; ``features_generators=v1_rdkit_2d_normalized`` adds chemprop's
-    own molecule features).
+    (``epochs=...`` becomes ``--epochs ...``). ``features=["rdkit2d"]`` (the arm ``chemprop+rdkit2d``) adds chemprop's
+    own molecule features, ``--molecule-featurizers v1_rdkit_2d_normalized``.
 
     Raises
     ------
@@ -108,6 +108,8 @@ def run_chemprop(cell, parts, transformers, mode, tasks, model_options=None, wor
                                "(chemprop v2, e.g. chemprop==2.2.4)")
     options = dict((model_options or {}).get("chemprop", {}))
     epochs = int(options.pop("epochs", CHEMPROP_DEFAULT_EPOCHS))
+    if list(features) == ["rdkit2d"]:
+        options["molecule_featurizers"] = "v1_rdkit_2d_normalized"
     folder = workdir or tempfile.mkdtemp(prefix="chemprop-")
     os.makedirs(folder, exist_ok=True)
     files = [os.path.join(folder, f"{name}.csv") for name in ("train", "val", "test")]
@@ -138,7 +140,8 @@ def run_chemprop(cell, parts, transformers, mode, tasks, model_options=None, wor
     return {"test": score(mode, y, w, pred), "valid": float("nan"), "best_epoch": best_epoch, "epochs": epochs,
             "max_epochs": epochs, "selection": "chemprop: best validation loss", "batch_size": 64,
             "lr_schedule": "chemprop default (2 warm-up epochs, 1e-4 -> 1e-3 -> 1e-4)",
-            "strategy_options": json.dumps(options, sort_keys=True), "featurizer": "chemprop v2 default"}
+            "strategy_options": json.dumps(options, sort_keys=True),
+            "featurizer": "chemprop v2 default" + (" + v1_rdkit_2d_normalized" if features else "")}
 
 
 def _chemprop_best_epoch(out: str) -> Optional[int]:
