@@ -16,10 +16,9 @@ class LabelTensors:
 
     Parameters
     ----------
-    mode: str
-        'classification' or 'regression'.
-    n_tasks: int
-    n_classes: int, optional (default 2)
+    mode, n_tasks, n_classes:
+        The task's layout, as in :class:`~deepchem_finetune.objectives.SupervisedObjective` (which makes this
+        transform).
 
     Examples
     --------
