@@ -15,6 +15,10 @@ the last finished epoch, giving what the uninterrupted run gives. The state carr
 shapes, data sizes, patience, metric, monitored sets, seed, strategy with its options, sha256 of the pretrained
 weights); a ``state_dir`` holding another run's state is refused, never deleted, and one process at a time may use
 a ``state_dir`` (a cross-process lock).
+
+With a model whose recipe averages weights (:mod:`deepchem_finetune.recipe`), every epoch is scored with the averaged
+weights, and those of the best epoch are the ones selected, kept and restored. A recipe with a learning-rate
+schedule that has no planned steps yet plans ``max_epochs`` epochs of ``train``.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from deepchem_finetune import distributed, storage
+from deepchem_finetune import distributed, recipe, storage
 from deepchem_finetune.metrics import higher_is_better, score
 
 logger = logging.getLogger(__name__)
@@ -117,6 +121,7 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
     history, monitored, epoch_seconds = [], {name: [] for name in monitor}, []
     earlier_seconds = 0.0
     signature = None
+    recipe.plan_steps(model, max_epochs, len(train))  # before a restore, which brings back the saved plan
     if state_dir is not None:
         signature = _signature(model, train, valid, patience, metric, monitor)
         if os.path.isfile(os.path.join(state_dir, PROGRESS_FILE)):
@@ -142,7 +147,7 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
         epoch_seconds.append(round(time.time() - epoch_start, 2))
         if _has_score(s) and (best is None or (s > best if better else s < best)):
             best, best_epoch = s, epoch
-            best_state = copy.deepcopy(model.model.state_dict())
+            best_state = copy.deepcopy(recipe.selection_state(model))  # the averaged weights if the recipe averages
         if state_dir is not None:
             _save_state(model, state_dir, history, monitored, epoch_seconds, best, best_epoch, best_state,
                         earlier_seconds + time.time() - start, signature)
@@ -153,6 +158,7 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
     test_score = None
     if best_state is not None:  # None when time_limit stopped the run before its first epoch or no epoch scored
         model.model.load_state_dict(best_state)
+        recipe.after_selection(model)
         test_score = score(model, test, transformers, metric=metric) if test is not None else None
     unscored = _epochs_without_score(history)
     if unscored:
@@ -198,6 +204,9 @@ def _signature(model, train, valid, patience, metric, monitor) -> Dict:
                  "n_valid": len(valid), "patience": patience, "metric": metric}
     if monitor:  # absent without monitored datasets, so states written before this option still match
         signature["monitor"] = {name: len(dataset) for name, dataset in monitor.items()}
+    model_recipe = getattr(model, "recipe", None)
+    if isinstance(model_recipe, recipe.Recipe) and not model_recipe.is_default:  # absent for the default, likewise
+        signature["recipe"] = model_recipe.config
     strategy = getattr(model, "strategy", None)
     signature.update(seed=getattr(model, "seed", None),
                      strategy=None if strategy is None else {"name": getattr(strategy, "name", type(strategy).__name__),

@@ -14,7 +14,9 @@ needs on top of DeepChem's ``fit / predict / evaluate / save_checkpoint / restor
 * data-parallel training: inside a torch.distributed group each rank takes its share of every epoch's
   batches (:func:`deepchem_finetune.distributed.rank_share`);
 * ``save_pretrained`` / ``from_pretrained`` / ``load_pretrained``: backbone-only, self-describing pretrained
-  artifacts loaded strictly by parameter name (:mod:`deepchem_finetune.hub`).
+  artifacts loaded strictly by parameter name (:mod:`deepchem_finetune.hub`);
+* a fine-tuning ``recipe`` (:mod:`deepchem_finetune.recipe`: learning-rate warm-up and decay, gradient clipping,
+  weight averaging) hooked into the optimizer DeepChem steps; with averaging, predictions use the averaged weights.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepchem_finetune import distributed, hub
+from deepchem_finetune import distributed, hub, recipe as recipes
 from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly
 from deepchem_finetune.data.batching import iterate_batches
 from deepchem_finetune.models import checkpoints
@@ -54,7 +56,7 @@ class BackboneModel(dc.models.TorchModel):
                  objective_options: Optional[dict] = None, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
                  seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
                  precision: str = "fp32", compile: bool = False, batch_size: int = 32, learning_rate: float = 1e-3,
-                 **kwargs):
+                 recipe=None, **kwargs):
         unknown = set(kwargs) - _TORCHMODEL_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(unknown)}; "
@@ -84,6 +86,7 @@ class BackboneModel(dc.models.TorchModel):
             # keeps parameter names (no ``_orig_mod.`` prefix), so checkpoints are unchanged
             backbone.encode = torch.compile(backbone.encode, dynamic=True)
         self.strategy: Strategy = get_strategy(strategy, **(strategy_options or {}))
+        self.recipe: recipes.Recipe = recipes.get_recipe(recipe)  # name, dict of options or Recipe
         self.pretrained_reference = None  # backbone weights at load time (L2-SP), set by load_pretrained
         self.parent_provenance = None  # provenance of the pretrained backbone this model was loaded from
         self.pretrained_sha256 = None  # sha256 of the pretrained weights loaded (None: not loaded, or from a model)
@@ -125,6 +128,7 @@ class BackboneModel(dc.models.TorchModel):
         if hasattr(lr, "_create_pytorch_schedule"):
             self._lr_schedule = lr._create_pytorch_schedule(self._pytorch_optimizer)
         self._optimizer_for_vars = {}
+        self.recipe.attach(self)  # schedule, clipping and averaging hooks on the new optimizer
 
     # ---------------------------------------------------------------------------- pretrained
     def save_pretrained(self, path, objective: Optional[dict] = None, provenance: Optional[dict] = None,
@@ -259,6 +263,16 @@ class BackboneModel(dc.models.TorchModel):
         from deepchem_finetune.featurizers import featurizer_from_spec
         return featurizer_from_spec(self.featurizer_spec)
 
+    def fit(self, dataset, nb_epoch: int = 10, *args, **kwargs):
+        """DeepChem's ``fit``; a recipe whose steps are not planned yet plans ``nb_epoch`` epochs of ``dataset``."""
+        recipes.plan_steps(self, nb_epoch, len(dataset))
+        return super().fit(dataset, nb_epoch, *args, **kwargs)
+
+    def _predict(self, *args, **kwargs):
+        """DeepChem's ``_predict`` (behind ``predict``, ``evaluate``, ...), with the recipe's averaged weights if any."""
+        with self.recipe.averaged_weights(getattr(self.model, "module", self.model)):
+            return super()._predict(*args, **kwargs)
+
     def fit_generator(self, generator, max_checkpoints_to_keep: int = 5, checkpoint_interval: int = 1000,
                       restore: bool = False, *args, **kwargs):
         """DeepChem's ``fit_generator``, without its per-log-interval torch warning (see ``_compat``);
@@ -298,7 +312,7 @@ class BackboneModel(dc.models.TorchModel):
         self._ensure_built()
         network = getattr(self.model, "module", self.model)
         data = {"model_state_dict": network.state_dict(), "optimizer_state_dict": self._pytorch_optimizer.state_dict(),
-                "global_step": self._global_step, **self.counters.state_dict()}
+                "global_step": self._global_step, **self.counters.state_dict(), **self.recipe.checkpoint_fields()}
         checkpoints.write_rotated(data, self.model_dir if model_dir is None else model_dir, max_checkpoints_to_keep)
 
     def restore(self, checkpoint: Optional[str] = None, model_dir: Optional[str] = None,
@@ -327,6 +341,7 @@ class BackboneModel(dc.models.TorchModel):
         self._pytorch_optimizer.load_state_dict(data["optimizer_state_dict"])
         self._global_step = int(data["global_step"])
         self.counters.load_state_dict(data)
+        self.recipe.load_checkpoint_fields(data, getattr(self.model, "module", self.model))
 
     # --------------------------------------------------------------------------- batches
     def collate(self, X: np.ndarray):
