@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     zoo = sub.add_parser("zoo", help="list the pretrained backbones shipped with the package")
     zoo.set_defaults(func=_cmd_zoo)
+
+    from deepchem_finetune.workflow.commands import add_commands
+    add_commands(sub)  # finetune, predict, example: the two-command workflow on your own CSV
     return parser
 
 
