@@ -1,0 +1,204 @@
+"""Paired benchmark of the fine-tuning recipe and of ensembles (#24), on MoleculeNet with DeepChem's scaffold split.
+
+For every (dataset, seed) cell, the same pretrained backbone (default: the zoo's recommended SMILES backbone), split
+and head:
+
+(a) ``recipe:constant`` (today's behaviour: constant learning rate 1e-3 for backbone and head, no clipping, no
+    averaging) against ``recipe:<name>`` (``--recipe``, default ``stable``, with the learning rates of
+    :data:`deepchem_finetune.recipe.PRESETS`), both one model with seed ``seed``: the paired test-metric difference
+    and, per arm, the mean and std over seeds;
+(b) ``ensemble<N>`` (the mean of N members of the ``--recipe`` arm, member k with seed ``seed + 100 k``; member 0 is
+    the ``recipe:<name>`` model) against that single member: the paired difference, and the ensemble's
+    Spearman(|error|, std) on the test set (mean over tasks).
+
+Rows (one per cell and arm) are appended to ``--out`` with the protocol stamp of
+:mod:`deepchem_finetune.benchmark.protocol` (``lr_schedule`` holds the recipe). A rerun skips rows already in the
+CSV; members' test/valid predictions are kept in ``<out>.members/`` so a killed ensemble resumes member by member.
+Every selection is at the best validation epoch (patience ``--patience``, at most ``--max-epochs``).
+
+    python benchmarks/recipe_and_ensemble.py --out benchmarks/results/recipe_ensemble.csv      # hours on 2 cores
+    python benchmarks/recipe_and_ensemble.py --quick                                           # ~1 min smoke test
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+import deepchem_finetune  # noqa: F401  (before deepchem: quiet import)
+import deepchem as dc
+from deepchem_finetune import storage
+from deepchem_finetune._compat import rdkit_errors_silenced
+from deepchem_finetune.benchmark.pairing import format_summary, paired_rows, paired_summary
+from deepchem_finetune.benchmark.protocol import model_fields, run_fields
+from deepchem_finetune.data import dataset_mode, load_moleculenet
+from deepchem_finetune.featurizers import MolGraphFeaturizer, featurizer_from_spec
+from deepchem_finetune.hub import read_pretrained
+from deepchem_finetune.metrics import masked_rmse, masked_roc_auc
+from deepchem_finetune.models import MolGNNModel
+from deepchem_finetune.recipe import get_recipe, preset
+from deepchem_finetune.training import fit_with_early_stopping
+from deepchem_finetune.workflow.evaluation import uncertainty_metrics
+from deepchem_finetune.workflow.prepare import RECOMMENDED_PRETRAINED
+
+DATASETS = ("bbbp", "bace_classification", "clintox", "delaney", "freesolv", "lipo")
+KEY = ["dataset", "split", "seed", "model"]
+
+
+def _labels(part, transformers, mode):
+    y = part.y if mode == "classification" else dc.trans.undo_transforms(part.y, transformers)
+    return np.asarray(y, dtype=float), part.w
+
+
+def _score(mode, y, w, pred) -> float:
+    return masked_roc_auc(y, w, pred) if mode == "classification" else masked_rmse(y, w, pred)
+
+
+def _build(args, recipe: str, seed: int, n_tasks: int, mode: str, artifact):
+    opts = preset(recipe, pretrained=artifact is not None)
+    common = dict(n_tasks=n_tasks, mode=mode, seed=seed, learning_rate=opts["learning_rate"], recipe=opts["recipe"],
+                  strategy_options={"head_lr_mult": opts["head_lr_mult"]}, batch_size=args.batch_size)
+    if artifact is not None:
+        return MolGNNModel.from_pretrained(artifact, **common)
+    return MolGNNModel(featurizer=MolGraphFeaturizer("rich"), num_layers=args.num_layers, hidden_dim=args.hidden_dim,
+                       **common)
+
+
+def _member(args, cache: str, recipe: str, seed: int, data, artifact) -> dict:
+    """Train (or read back from ``cache``) one model: its test/valid predictions, scores and protocol fields."""
+    if os.path.exists(cache):
+        with np.load(cache, allow_pickle=False) as z:
+            return {"test_pred": z["test_pred"], "valid_pred": z["valid_pred"], **json.loads(str(z["info"]))}
+    tasks, parts, transformers, mode = data
+    model = _build(args, recipe, seed, len(tasks), mode, artifact)
+    start = time.time()
+    out = fit_with_early_stopping(model, parts[0], parts[1], parts[2], transformers, max_epochs=args.max_epochs,
+                                  patience=args.patience, progress=not args.no_progress,
+                                  desc=f"{recipe} seed {seed}")
+    fields = model_fields(model, args.max_epochs, args.patience)
+    fields["lr_schedule"] = json.dumps({"recipe": recipe, **get_recipe(recipe).config}, sort_keys=True)
+    info = {"test": out["test_score"], "valid": out["valid_score"], "best_epoch": out["best_epoch"],
+            "epochs": out["epochs_run"], "seconds": round(time.time() - start, 1), **fields}
+    preds = {name: model.predict(part, transformers) for name, part in (("test_pred", parts[2]),
+                                                                          ("valid_pred", parts[1]))}
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    with storage.atomic_file(cache, "wb") as fh:
+        np.savez(fh, info=json.dumps(info), **preds)
+    return {**preds, **info}
+
+
+def _rows_of_cell(args, dataset: str, seed: int, done: set, artifact) -> list:
+    mode = dataset_mode(dataset)
+    featurizer = (featurizer_from_spec(artifact.featurizer) if artifact is not None else MolGraphFeaturizer("rich"))
+    with rdkit_errors_silenced():  # DeepChem's scaffold splitter parses every SMILES again, warning per molecule
+        tasks, parts, transformers = load_moleculenet(dataset, featurizer, "scaffold", data_dir=args.data_dir)
+    data = (tasks, parts, transformers, mode)
+    base = {"dataset": dataset, "split": "scaffold", "seed": seed, "metric": "roc_auc" if mode == "classification"
+            else "rmse", "pretrained": args.pretrained, **run_fields(parts)}
+    cache = lambda recipe, k: os.path.join(args.out + ".members", f"{dataset}_seed{seed}_{recipe}_m{k}.npz")  # noqa
+    rows = []
+    for recipe in ("constant", args.recipe):
+        name = f"recipe:{recipe}"
+        if (dataset, "scaffold", seed, name) not in done:
+            m = _member(args, cache(recipe, 0), recipe, seed, data, artifact)
+            rows.append({**base, "model": name, "members": 1, **{k: v for k, v in m.items() if "pred" not in k}})
+    name = f"ensemble{args.members}"
+    if (dataset, "scaffold", seed, name) not in done:
+        members = [_member(args, cache(args.recipe, k), args.recipe, seed + 100 * k, data, artifact)
+                   for k in range(args.members)]
+        y_test, w_test = _labels(parts[2], transformers, mode)
+        y_valid, w_valid = _labels(parts[1], transformers, mode)
+        test_stack = np.stack([m["test_pred"] for m in members])
+        mean, std = test_stack.mean(axis=0), test_stack.std(axis=0)
+        valid_mean = np.stack([m["valid_pred"] for m in members]).mean(axis=0)
+        unc = uncertainty_metrics(y_test, w_test, mean, std, mode, list(tasks))
+        rhos = [u["spearman_abs_error_std"] for u in unc.values() if u["spearman_abs_error_std"] is not None]
+        eces = [u["ece"] for u in unc.values() if u.get("ece") is not None]
+        fields = {k: v for k, v in members[0].items() if "pred" not in k and k not in ("test", "valid", "best_epoch",
+                                                                                        "epochs", "seconds")}
+        rows.append({**base, "model": name, "members": args.members, **fields,
+                     "test": _score(mode, y_test, w_test, mean), "valid": _score(mode, y_valid, w_valid, valid_mean),
+                     "best_epoch": np.nan, "epochs": sum(m["epochs"] for m in members),
+                     "seconds": sum(m["seconds"] for m in members),
+                     "spearman_abs_error_std": float(np.mean(rhos)) if rhos else np.nan,
+                     "ece": float(np.mean(eces)) if eces else np.nan})
+    return rows
+
+
+def _append(path: str, rows: list) -> None:
+    with storage.lock(path + ".lock"):
+        old = pd.read_csv(path) if os.path.exists(path) else pd.DataFrame()
+        new = pd.concat([old, pd.DataFrame(rows)], ignore_index=True)
+        with storage.atomic_file(path, newline="") as fh:
+            new.to_csv(fh, index=False)
+
+
+def summary(df: pd.DataFrame, recipe: str, members: int) -> str:
+    """Per dataset and arm: mean and std over seeds; the two paired comparisons with 95% CIs."""
+    df = df.assign(strategy="-")
+    agg = df.groupby(["dataset", "model"])["test"].agg(["mean", "std", "count"]).reset_index()
+    lines = ["test metric per arm (mean, std over seeds, n):"]
+    lines += [f"  {r.dataset:20s} {r.model:18s} {r.mean:.4f} ± {r.std:.4f} (n={r.count})" for r in agg.itertuples()]
+    for arm, ref, what in ((f"recipe:{recipe}", "recipe:constant", f"(a) recipe {recipe} vs constant"),
+                           (f"ensemble{members}", f"recipe:{recipe}", f"(b) ensemble of {members} vs one member")):
+        pairs = paired_rows(df, arm, ref)
+        if len(pairs):
+            lines += ["", f"{what} (positive = {arm} better):", *format_summary(paired_summary(pairs))]
+    ens = df[df["model"] == f"ensemble{members}"]
+    if "spearman_abs_error_std" in df.columns and len(ens):
+        rho = ens.groupby("dataset")["spearman_abs_error_std"].agg(["mean", "std", "count"])
+        lines += ["", "ensemble Spearman(|error|, std) on test (mean over tasks), mean ± std over seeds:"]
+        lines += [f"  {d:20s} {r['mean']:.3f} ± {r['std']:.3f} (n={int(r['count'])})" for d, r in rho.iterrows()]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--recipe", default="stable", help="the recipe compared with 'constant'")
+    parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--pretrained", default=RECOMMENDED_PRETRAINED["smiles"], help="zoo name, folder or none")
+    parser.add_argument("--max-epochs", type=int, default=100)
+    parser.add_argument("--patience", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--num-layers", type=int, default=5, help="from-scratch GNN (--pretrained none)")
+    parser.add_argument("--hidden-dim", type=int, default=300, help="from-scratch GNN (--pretrained none)")
+    parser.add_argument("--data-dir", default=os.environ.get("DEEPCHEM_DATA_DIR", "../shared/data/moleculenet"))
+    parser.add_argument("--out", help="CSV of rows (default benchmarks/results/recipe_ensemble.csv; with --quick "
+                                      "benchmarks/out/recipe_ensemble_quick.csv)")
+    parser.add_argument("--quick", action="store_true", help="ESOL and BBBP, seed 0, 3 members, 2 epochs, a tiny "
+                                                             "GNN from scratch: checks the pipeline in about a minute")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.datasets, args.seeds, args.members, args.max_epochs, args.patience = ["delaney", "bbbp"], [0], 3, 2, None
+        args.pretrained, args.num_layers, args.hidden_dim = "none", 2, 32
+    args.out = args.out or ("benchmarks/out/recipe_ensemble_quick.csv" if args.quick
+                            else "benchmarks/results/recipe_ensemble.csv")
+    get_recipe(args.recipe)
+    artifact = None if args.pretrained.lower() == "none" else read_pretrained(args.pretrained)
+    start = time.time()
+    for dataset in args.datasets:
+        for seed in args.seeds:
+            done = set()
+            if os.path.exists(args.out):
+                old = pd.read_csv(args.out)
+                done = set(map(tuple, old[KEY].itertuples(index=False, name=None)))
+            rows = _rows_of_cell(args, dataset, seed, done, artifact)
+            if rows:
+                _append(args.out, rows)
+                print(f"{dataset} seed {seed}: " + ", ".join(f"{r['model']} {r['test']:.4f}" for r in rows),
+                      flush=True)
+    print(f"\n{summary(pd.read_csv(args.out), args.recipe, args.members)}\n\nrows in {args.out} "
+          f"({time.time() - start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
