@@ -28,5 +28,10 @@ test-fast: install
 benchmark: install
 	$(BIN)/python benchmarks/throughput.py
 
+# every results table of README.md and benchmarks/RESULTS.md, from the per-seed CSVs under benchmarks/results/
+.PHONY: results
+results: install
+	$(BIN)/python benchmarks/make_results.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,138 @@
+"""benchmarks/make_results.py (`make results`): every results table of README.md and benchmarks/RESULTS.md is generated
+from the per-seed CSVs committed under benchmarks/results/, so the documents cannot drift from their rows."""
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import make_results  # noqa: E402
+from make_results import BLOCKS, MarkerError, blocks_of, generate, main  # noqa: E402
+
+from deepchem_finetune.benchmark.protocol import ProtocolMismatch  # noqa: E402
+
+PAIRED = "benchmarks/results/paired_moleculenet.csv"
+
+
+def _copy(tmp_path: Path) -> Path:
+    """The two documents and the committed CSVs in a scratch repository root."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "benchmarks" / "results", root / "benchmarks" / "results")
+    for doc in BLOCKS:
+        shutil.copy(REPO / doc, root / doc)
+    return root
+
+
+def _block(root: Path, doc: str, name: str) -> str:
+    text = (root / doc).read_text()
+    start, end = blocks_of(doc, text)[name]
+    return text[start:end]
+
+
+def test_committed_documents_equal_what_the_committed_csvs_generate():
+    stale = generate(REPO, write=False)
+    assert stale == [], f"{stale} differ from their committed CSVs: run `make results` and commit the result"
+
+
+def test_generation_is_idempotent_and_keeps_the_prose(tmp_path):
+    root = _copy(tmp_path)
+    readme = root / "README.md"
+    start, end = blocks_of("README.md", readme.read_text())["headline"]
+    text = readme.read_text()
+    readme.write_text(text[:start] + "\nhand-edited numbers\n" + text[end:])
+    assert main(["--root", str(root), "--check"]) == 1
+    assert generate(root) == ["README.md"]
+    first = {doc: (root / doc).read_text() for doc in BLOCKS}
+    assert first["README.md"] == text  # the block is back, the prose around it untouched
+    assert generate(root) == [] and main(["--root", str(root), "--check"]) == 0
+    assert {doc: (root / doc).read_text() for doc in BLOCKS} == first
+
+
+def test_every_generated_block_cites_an_existing_committed_csv_and_a_command():
+    for doc, generators in BLOCKS.items():
+        for name in generators:
+            block = _block(REPO, doc, name)
+            cited = re.findall(r"`benchmarks/results/([^`]+\.csv)`", block)
+            assert cited, f"{doc} block {name} names no CSV of benchmarks/results/"
+            for path in cited:
+                assert list((REPO / "benchmarks" / "results").glob(path)), f"{doc} block {name}: {path} is not there"
+            assert "the rows were made by:" in block, f"{doc} block {name} names no command"
+
+
+def test_mixed_protocols_are_refused(tmp_path, capsys):
+    root = _copy(tmp_path)
+    rows = pd.read_csv(root / PAIRED)
+    trained = rows.index[rows["model"].str.startswith("gnn:")][0]
+    rows.loc[trained, "max_epochs"] = 99
+    rows.to_csv(root / PAIRED, index=False)
+    with pytest.raises(ProtocolMismatch, match="max_epochs: 40 .*99"):
+        generate(root, write=False)
+    assert main(["--root", str(root)]) == 2
+    assert "refusing to make one table" in capsys.readouterr().err
+
+
+def test_missing_or_broken_markers_are_named(tmp_path):
+    root = _copy(tmp_path)
+    readme = root / "README.md"
+    text = readme.read_text()
+    readme.write_text(text.replace("<!-- /results:headline -->\n", ""))
+    with pytest.raises(MarkerError, match=r"README.md: <!-- results:readme_hu2020 --> opens before "
+                                          r"<!-- /results:headline --> closes"):
+        generate(root, write=False)
+    readme.write_text(text.replace("<!-- /results:headline -->\n", "").replace("<!-- results:headline -->\n", ""))
+    with pytest.raises(MarkerError, match=r"README.md: no block for \['headline'\]; put the two lines"):
+        generate(root, write=False)
+    readme.write_text(text + "\n<!-- results:nonsense -->\n")
+    with pytest.raises(MarkerError, match=r"README.md: <!-- results:nonsense --> is never closed"):
+        generate(root, write=False)
+    readme.write_text(text + "\n<!-- results:nonsense -->\n<!-- /results:nonsense -->\n")
+    with pytest.raises(MarkerError, match=r"blocks \['nonsense'\] have no generator"):
+        generate(root, write=False)
+
+
+def _paired_rows(template: pd.Series, cells) -> pd.DataFrame:
+    """Stamped benchmark rows from ``(dataset, metric, model, seeds, scores)``, the stamp copied from ``template``."""
+    rows = []
+    for dataset, metric, model, seeds, scores in cells:
+        for seed, score in zip(seeds, scores):
+            rows.append(dict(template, dataset=dataset, metric=metric, model=model, seed=seed, test=score,
+                             strategy="full" if model.startswith("gnn:") else "-", split_hash=f"{dataset}{seed}"))
+    return pd.DataFrame(rows)
+
+
+def test_headline_shows_n_marks_partial_datasets_and_says_where_a_pretrained_arm_loses(tmp_path):
+    root = _copy(tmp_path)
+    zoo, twin, hu = "gnn:gin_zinc60k_am_desc", "scratch:gnn:gin_zinc60k_am_desc", make_results.paired.HU
+    rows = _paired_rows(pd.read_csv(root / PAIRED).iloc[0], [
+        ("bbbp", "roc_auc", zoo, [0, 1, 2], [0.72, 0.70, 0.71]),
+        ("bbbp", "roc_auc", twin, [0, 1, 2], [0.66, 0.65, 0.67]),
+        ("bbbp", "roc_auc", hu, [0, 1, 2], [0.70, 0.70, 0.70]),
+        ("bbbp", "roc_auc", "chemprop", [0, 1, 2], [0.71, 0.72, 0.73]),
+        ("bbbp", "roc_auc", "rf", [0, 1, 2], [0.69, 0.69, 0.70]),
+        ("bbbp", "roc_auc", "rf_desc", [0, 1, 2], [0.60, 0.61, 0.62]),
+        ("delaney", "rmse", zoo, [0, 1, 2], [1.10, 1.20, 1.15]),
+        ("delaney", "rmse", twin, [0, 1, 2], [1.50, 1.40, 1.60]),
+        ("delaney", "rmse", "rf_desc", [0, 1, 2], [0.90, 0.95, 0.92]),
+        ("freesolv", "rmse", zoo, [0, 1], [2.5, 2.7]),
+    ])
+    rows.to_csv(root / PAIRED, index=False)
+    generate(root)
+    block = _block(root, "README.md", "headline")
+    assert ("| BBBP (ROC-AUC) | 0.710 ± 0.010 | 0.660 ± 0.010 | 0.700 ± 0.000 | **0.720 ± 0.010** | "
+            "0.693 ± 0.006 | 0.610 ± 0.010 | 3 |") in block
+    assert "| ESOL (RMSE) | 1.150 ± 0.050 | 1.500 ± 0.100 | — | — | — | **0.923 ± 0.025** | partial |" in block
+    assert "| FreeSolv (RMSE) | 2.600 ± 0.141 (n=2) | — | — | — | — | — | partial |" in block
+    assert "| BACE (ROC-AUC) | — | — | — | — | — | — | not run yet |" in block
+    assert ("- zoo GNN `gin_zinc60k_am_desc` loses to chemprop v2 on: BBBP; to RF (RDKit descriptors) on: ESOL (the "
+            "95% CI excludes a tie on: ESOL); it does not lose to its scratch twin or RF (ECFP4) on any dataset with "
+            "paired rows.") in block
+    assert "**Partial:** 1 of 7 datasets have every arm at 3 seeds" in block
+    full = _block(root, "benchmarks/RESULTS.md", "paired_moleculenet")
+    assert "| ESOL (RMSE) | -23.0% [-41.9, -4.1] (3/0/0) |" in full  # mean over seeds of zoo / twin - 1
+    assert "no paired rows yet with its scratch twin" in full  # the Hu arm: its twin was not run
+    assert generate(root) == []
