@@ -15,6 +15,8 @@ from deepchem_finetune.workflow import finetune as finetune_module
 from deepchem_finetune.workflow.folder import MARKER, ModelFolderError
 from deepchem_finetune.workflow.table import InputError
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
+
 TINY_GNN = ["--pretrained", "none", "--num-layers", "2", "--hidden-dim", "16", "--max-epochs", "2",
             "--no-progress"]
 

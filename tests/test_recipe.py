@@ -17,6 +17,8 @@ from conftest import SMALL_SMILES, make_dataset
 
 FEAT = MolGraphFeaturizer("rich")
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
+
 
 def model(recipe=None, **kw):
     args = dict(n_tasks=1, mode="regression", featurizer=FEAT, num_layers=2, hidden_dim=16, dropout=0.0, seed=0,
