@@ -79,9 +79,13 @@ def model_fields(model, max_epochs: int, patience: int) -> Dict:
     """Recipe and arm fields of one of our models (:class:`~deepchem_finetune.models.BackboneModel`)."""
     from deepchem_finetune.hub import architecture
     lr = model.optimizer.learning_rate
+    schedule = type(lr).__name__ if not isinstance(lr, (int, float)) else "constant"
+    recipe = getattr(model, "recipe", None)
+    if recipe is not None and not recipe.is_default:  # the fine-tuning recipe decides the schedule
+        schedule = "recipe " + json.dumps(recipe.config, sort_keys=True)
     sha = model.pretrained_sha256 or ""
     return {"max_epochs": max_epochs, "patience": patience, "learning_rate": float(getattr(lr, "initial_rate", lr)),
-            "lr_schedule": type(lr).__name__ if not isinstance(lr, (int, float)) else "constant",
+            "lr_schedule": schedule,
             "batch_size": model.batch_size, "selection": "best_valid",
             "strategy_options": json.dumps(model.strategy.options, sort_keys=True),
             "featurizer": f"{model.featurizer_spec['name']}:{short_hash(model.featurizer_spec)}",
