@@ -30,9 +30,21 @@ def _cmd_pretrain(args) -> int:
                       resume=args.resume, limit=args.limit, workers=args.workers, seed=args.seed,
                       batch_size=args.batch_size, learning_rate=args.lr, progress=not args.no_progress,
                       data_dir=args.data_dir, precision=args.precision, command=args.command_line,
-                      **featurizer, **backbone)
+                      genome_windows=_genome_windows(args), **featurizer, **backbone)
     print(json.dumps(result, indent=1))
     return 0
+
+
+#: ``pretrain --backbone seq_cnn`` options that make the corpus a genome cut into windows
+_GENOME_OPTIONS = (("window", "--window"), ("stride", "--stride"), ("both_strands", "--both-strands"),
+                   ("max_n_fraction", "--max-n-fraction"), ("gff", "--gff"), ("anchor", "--anchor"),
+                   ("upstream_offset", "--upstream-offset"))
+
+
+def _genome_windows(args):
+    """The window options of a genome corpus (None when none is given: an ordinary corpus, or a .json spec)."""
+    given = {key: getattr(args, key) for key, _ in _GENOME_OPTIONS if getattr(args, key) not in (None, False)}
+    return given or None
 
 
 _GNN_OPTIONS = (("num_layers", "--num-layers"), ("hidden_dim", "--hidden-dim"), ("conv", "--conv"))
@@ -44,13 +56,15 @@ def _backbone_options(args):
     ours, theirs = (_GNN_OPTIONS, _SEQ_OPTIONS) if args.backbone == "gnn" else (_SEQ_OPTIONS, _GNN_OPTIONS)
     wrong = [flag for key, flag in theirs if getattr(args, key) is not None]
     if args.backbone == "gnn":
-        wrong += [flag for key, flag in (("tokenizer", "--tokenizer"), ("max_length", "--max-length"))
-                  if getattr(args, key) is not None] + (["--truncate"] if args.truncate else [])
+        sequence_only = (("tokenizer", "--tokenizer"), ("max_length", "--max-length"), ("kmer", "--kmer"))
+        wrong += [flag for key, flag in sequence_only + _GENOME_OPTIONS if getattr(args, key) not in (None, False)]
+        wrong += ["--truncate"] if args.truncate else []
         featurizer = {"featurizer": args.featurizer or "hu2020"}
     else:
         wrong += ["--featurizer"] if args.featurizer is not None else []
-        featurizer = {"tokenizer": args.tokenizer or "protein", "max_length": args.max_length or 512,
-                      "truncate": args.truncate}
+        genome = args.window is not None or args.corpus.endswith(".json")
+        featurizer = {"tokenizer": args.tokenizer or "protein", "truncate": args.truncate, "kmer": args.kmer or 1,
+                      "max_length": args.max_length or (None if genome else 512)}  # None: one genome window
     if wrong:
         raise SystemExit(f"{', '.join(wrong)} do(es) not apply to --backbone {args.backbone}")
     backbone = {key: getattr(args, key) for key, _ in ours + (("dropout", "--dropout"),)
@@ -135,6 +149,27 @@ def _cmd_zoo(args) -> int:
     return 0
 
 
+def _cmd_rank(args) -> int:
+    from deepchem_finetune.transfer import rank_csv
+    try:
+        ranking = rank_csv(args.data, args.target_columns, smiles_column=args.smiles_column,
+                           sequence_column=args.sequence_column, task_type=args.task_type, split=args.split,
+                           split_sizes=args.split_sizes, seed=args.seed, candidates=args.entries,
+                           estimator=args.estimator, max_molecules=args.max_molecules or None)
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"rank: {err}")
+    print(ranking.table())
+    if args.json:
+        import json
+        with open(args.json, "w") as fh:
+            json.dump(ranking.to_dict(), fh, indent=1)
+    return 0
+
+
+#: ``rank --estimator`` choices (= deepchem_finetune.transfer.ESTIMATORS, DEFAULT_ESTIMATOR; tested)
+_RANK_ESTIMATORS, _RANK_DEFAULT = ("logme", "ridge_probe", "knn"), "logme"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepchem-finetune",
                                      description="Transfer learning for DeepChem: pretrain, load, fine-tune.")
@@ -158,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(--tokenizer smiles) descriptors or masked_tokens+descriptors")
     pre.add_argument("--corpus", required=True,
                      help=".smi/.csv file, optionally .gz; with --objective supervised a MoleculeNet name; "
-                          "seq_cnn also FASTA (.fasta/.fa/.faa[.gz]) or one sequence per line (.txt/.seq)")
+                          "seq_cnn also FASTA (.fasta/.fa/.faa[.gz]) or one sequence per line (.txt/.seq), or a "
+                          "genome (.fna[.gz] with --window) or genome corpus spec (.json)")
     pre.add_argument("--data-dir", help="MoleculeNet CSV folder for --objective supervised "
                                         "(default $DEEPCHEM_DATA_DIR)")
     pre.add_argument("--out", required=True, help="pretrained folder to write (training checkpoints go to OUT.work/)")
@@ -170,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "sequences are skipped and counted unless --truncate")
     pre.add_argument("--truncate", action="store_true", help="seq_cnn: keep the first --max-length tokens of "
                                                              "longer sequences instead of skipping them")
+    pre.add_argument("--kmer", type=int, help="seq_cnn --tokenizer nucleotide: overlapping k-mer tokens (1-6, "
+                                              "default 1; a masked k-mer is visible in its neighbours)")
+    genome = pre.add_argument_group("genome corpora (seq_cnn): --corpus is a FASTA genome cut into windows, or a "
+                                    ".json corpus spec naming several genomes (data.genomes.read_corpus_spec)")
+    genome.add_argument("--window", type=int, help="window length in bases (makes --corpus a genome; --max-length "
+                                                       "defaults to one window)")
+    genome.add_argument("--stride", type=int, help="bases between window starts (default --window)")
+    genome.add_argument("--both-strands", action="store_true", help="also the reverse complement of every window")
+    genome.add_argument("--max-n-fraction", type=float,
+                        help="leave out (and count) windows with more non-ACGT bases than this (default 0)")
+    genome.add_argument("--gff", help="GFF3 annotation of the genome, for --anchor")
+    genome.add_argument("--anchor", choices=["gene", "upstream"],
+                        help="windows tiling gene bodies, or the --window bases upstream of each gene")
+    genome.add_argument("--upstream-offset", type=int, help="--anchor upstream: gene bases at the window's end")
     pre.add_argument("--init", help="start from this pretrained folder or zoo name (chained recipes)")
     pre.add_argument("--num-layers", type=int)
     pre.add_argument("--hidden-dim", type=int)
@@ -236,6 +286,28 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--allow-mixed", action="store_true",
                      help="merge rows made under different protocols (labelled) instead of refusing")
     rep.set_defaults(func=_cmd_report)
+
+    rank = sub.add_parser("rank", help="rank the zoo's backbones for a CSV by a transferability estimate on its "
+                                       "training part (seconds; no fine-tuning)")
+    rank.add_argument("data", help="CSV file (optionally .gz) with an input column and target columns")
+    rank.add_argument("--smiles-column", help="column of SMILES")
+    rank.add_argument("--sequence-column", help="column of protein sequences (instead of --smiles-column)")
+    rank.add_argument("--target-columns", nargs="+", required=True, help="label columns (empty cell: missing)")
+    rank.add_argument("--task-type", default="auto", choices=["auto", "classification", "regression"],
+                      help="auto: classification when every label is 0 or 1")
+    rank.add_argument("--split", help="scaffold (default for SMILES, as finetune), random (default for sequences), "
+                                      "column:NAME (rows whose NAME is 'train') or all (the file is the training set)")
+    rank.add_argument("--split-sizes", nargs=3, type=float, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VALID", "TEST"))
+    rank.add_argument("--seed", type=int, default=0, help="random split, subsample and scratch weights")
+    rank.add_argument("--entries", nargs="+", help="candidates: zoo names, pretrained folders, scratch, "
+                                                   "scratch:<source>, ecfp4 (default: the whole zoo, scratch, ecfp4)")
+    rank.add_argument("--estimator", default=_RANK_DEFAULT, choices=_RANK_ESTIMATORS,
+                      help="logme (default; evidence of a Bayesian linear model), ridge_probe (5-fold ridge), "
+                           "knn (10-nearest-neighbour agreement)")
+    rank.add_argument("--max-molecules", type=int, default=5000,
+                      help="score a seeded random subset of this many training molecules (0: all)")
+    rank.add_argument("--json", help="also write the ranking as JSON to this file")
+    rank.set_defaults(func=_cmd_rank)
 
     zoo = sub.add_parser("zoo", help="list the pretrained backbones shipped with the package")
     zoo.set_defaults(func=_cmd_zoo)

@@ -62,13 +62,16 @@ def _load_data(corpus, objective, feat, limit, workers, progress, data_dir):
                                                   "limit": limit}
 
 
-def _sequence_tokenizer(name: str, corpus: str, max_length: int, truncate: bool, limit: Optional[int]):
+def _sequence_tokenizer(name: str, corpus: str, max_length: int, truncate: bool, limit: Optional[int],
+                        kmer: int = 1):
     """Protein / nucleotide tokenizers are fixed; a SMILES vocabulary is built from the corpus (``<unk>`` for
     tokens it never saw, so fine-tuning data with rare tokens still works)."""
+    if kmer != 1 and name != "nucleotide":
+        raise ValueError(f"kmer={kmer} applies to tokenizer='nucleotide' only, not {name!r}")
     if name == "protein":
         return ProteinTokenizer(max_length=max_length, truncate=truncate)
     if name == "nucleotide":
-        return NucleotideTokenizer(max_length=max_length, truncate=truncate)
+        return NucleotideTokenizer(k=kmer, max_length=max_length, truncate=truncate)
     if name == "smiles":
         from deepchem_finetune.data.sequences import read_sequences, smiles_tokenizer_for_corpus
         return smiles_tokenizer_for_corpus(read_sequences(corpus, limit=limit).sequences, max_length=max_length,
@@ -91,6 +94,39 @@ def _load_sequences(corpus, feat, limit, progress, seed, objective="masked_token
     info = {**info, "tokenizer": type(feat).__name__, "max_length": feat.max_length, "train_size": n - n_eval,
             "eval_size": n_eval}
     return train, held_out, info
+
+
+def _genome_corpus(corpus: str, genome_windows: Optional[Dict]):
+    """``(corpus, None)`` for an ordinary corpus; for a genome corpus (a ``.json`` corpus spec, or a FASTA genome
+    with ``genome_windows`` options) the cached windows FASTA and its info (:mod:`deepchem_finetune.data.genomes`)."""
+    from deepchem_finetune.data import genomes
+    if str(corpus).endswith(".json"):
+        spec = genomes.read_corpus_spec(corpus)
+        spec.update(genome_windows or {})
+        name = spec.pop("name", os.path.basename(corpus))
+    elif genome_windows is not None:
+        spec = dict(genome_windows)
+        gff = spec.pop("gff", None)
+        spec.update(genomes=[corpus], gff={corpus: gff} if gff else {})
+        name = os.path.basename(corpus)
+    else:
+        return corpus, None
+    if "window" not in spec:
+        raise ValueError(f"genome corpus {corpus!r}: no window length (pass --window / genome_windows['window'])")
+    path, info = genomes.genome_corpus(spec.pop("genomes"), **spec)
+    return path, {"name": name, **info}
+
+
+def _with_genome_info(data_info: Dict, genome_info: Optional[Dict]) -> Dict:
+    """Data provenance of a genome corpus: named after the genomes, windows left out counted by reason."""
+    if genome_info is None:
+        return data_info
+    reasons = dict(data_info.get("skipped_by_reason", {}))
+    for reason, n in genome_info["skipped_by_reason"].items():
+        reasons[f"window_{reason}"] = reasons.get(f"window_{reason}", 0) + n
+    return {**data_info, "name": genome_info["name"], "sha256": [g["sha256"] for g in genome_info["genomes"]],
+            "skipped": data_info.get("skipped", 0) + sum(genome_info["skipped_by_reason"].values()),
+            "skipped_by_reason": dict(sorted(reasons.items())), "genome_windows": genome_info}
 
 
 def _build_model(backbone: str, feat, init: Optional[str], n_tasks, common: Dict, backbone_options: Dict):
@@ -129,11 +165,13 @@ def _with_descriptor_scaler(objective: str, options: Dict, dataset) -> Dict:
 
 def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_options: Optional[Dict] = None,
              featurizer: str = "hu2020", init: Optional[str] = None, workdir: Optional[str] = None,
-             backbone: str = "gnn", tokenizer: str = "protein", max_length: int = 512, truncate: bool = False,
+             backbone: str = "gnn", tokenizer: str = "protein", max_length: Optional[int] = 512,
+             truncate: bool = False,
              max_steps: Optional[int] = None, epochs: int = 1, time_budget_min: Optional[float] = None,
              checkpoint_every: int = 500, resume: bool = False, limit: Optional[int] = None, workers: int = 2,
              seed: int = 0, batch_size: int = 256, learning_rate: float = 1e-3, progress: bool = True,
-             command: Optional[str] = None, data_dir: Optional[str] = None, **backbone_options) -> Dict:
+             command: Optional[str] = None, data_dir: Optional[str] = None, genome_windows: Optional[Dict] = None,
+             kmer: int = 1, **backbone_options) -> Dict:
     """Pretrain a backbone on a corpus and write the pretrained folder ``out``.
 
     ``backbone="gnn"``: a :class:`MolGNN` on a SMILES corpus. ``backbone="seq_cnn"``: a :class:`SeqCNN` with
@@ -166,7 +204,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         unseen tokens map to ``<unk>``; it is stored in the pretrained folder's featurizer spec). Ignored with ``init``.
     max_length: int, optional (default 512)
         ``seq_cnn``: tokens per sequence; longer sequences are skipped (counted in the provenance) unless
-        ``truncate``.
+        ``truncate``. None: 512, or for a genome corpus the tokens of one window.
     truncate: bool, optional (default False)
         ``seq_cnn``: keep the first ``max_length`` tokens of longer sequences instead of skipping them.
     max_steps, epochs, time_budget_min:
@@ -178,6 +216,16 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         Restore the latest training checkpoint in ``workdir`` and continue from its step.
     limit, workers:
         Corpus options (first ``limit`` molecules; featurization processes).
+    genome_windows: dict, optional
+        ``seq_cnn``: the corpus is a FASTA genome cut into windows, with these options of
+        :func:`~deepchem_finetune.data.genomes.genome_windows` (``window``, ``stride``, ``both_strands``,
+        ``max_n_fraction``, ``anchor``, ``upstream_offset``, ``gff``: its GFF3 file). A ``.json`` corpus is a
+        genome corpus spec (several genomes, :func:`~deepchem_finetune.data.genomes.read_corpus_spec`); these
+        options then override its own. The windows file is cached; windows left out are counted by reason
+        (``window_too_many_N``, ...) in the provenance, which names the genomes and their sha256.
+    kmer: int, optional (default 1)
+        ``tokenizer="nucleotide"``: overlapping k-mer tokens (1-6). With masked-token pretraining a masked k-mer
+        can be read off its overlapping neighbours, so single bases (1) are the sensible choice there.
     **backbone_options:
         MolGNN options (num_layers, hidden_dim, conv, dropout, jk, ...).
 
@@ -200,6 +248,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     main = rank == 0
     progress = progress and main
     workdir = workdir or out.rstrip("/") + ".work"
+    corpus, genome_info = _genome_corpus(corpus, genome_windows) if backbone == "seq_cnn" else (corpus, None)
     if init is not None:
         from deepchem_finetune.hub import read_pretrained
         from deepchem_finetune.featurizers import featurizer_from_spec
@@ -207,7 +256,10 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     elif backbone == "gnn":
         feat = MolGraphFeaturizer(featurizer)
     else:
-        feat = _sequence_tokenizer(tokenizer, corpus, max_length, truncate, limit)
+        if max_length is None:
+            window = genome_info["options"]["window"] if genome_info else None
+            max_length = 512 if window is None else window - kmer + 1
+        feat = _sequence_tokenizer(tokenizer, corpus, max_length, truncate, limit, kmer)
     held_out = None
     if backbone == "gnn":
         if not main:
@@ -217,6 +269,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
             distributed.barrier()
     else:
         dataset, held_out, data_info = _load_sequences(corpus, feat, limit, progress, seed, objective, workers)
+        data_info = _with_genome_info(data_info, genome_info)
         n_tasks, mode = None, "classification"
     objective_options = _with_descriptor_scaler(objective, dict(objective_options or {}), dataset)
     common = dict(objective=objective, objective_options=objective_options, seed=seed, batch_size=batch_size,
