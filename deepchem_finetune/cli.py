@@ -149,6 +149,28 @@ def _cmd_zoo(args) -> int:
     return 0
 
 
+def _cmd_rank(args) -> int:
+    from deepchem_finetune.transfer import rank_csv
+    try:
+        ranking = rank_csv(args.data, args.target_columns, smiles_column=args.smiles_column,
+                           sequence_column=args.sequence_column, alphabet=args.alphabet,
+                           task_type=args.task_type, split=args.split,
+                           split_sizes=args.split_sizes, seed=args.seed, candidates=args.entries,
+                           estimator=args.estimator, max_molecules=args.max_molecules or None)
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"rank: {err}")
+    print(ranking.table())
+    if args.json:
+        import json
+        with open(args.json, "w") as fh:
+            json.dump(ranking.to_dict(), fh, indent=1)
+    return 0
+
+
+#: ``rank --estimator`` choices (= deepchem_finetune.transfer.ESTIMATORS, DEFAULT_ESTIMATOR; tested)
+_RANK_ESTIMATORS, _RANK_DEFAULT = ("logme", "ridge_probe", "knn"), "logme"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepchem-finetune",
                                      description="Transfer learning for DeepChem: pretrain, load, fine-tune.")
@@ -265,6 +287,32 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--allow-mixed", action="store_true",
                      help="merge rows made under different protocols (labelled) instead of refusing")
     rep.set_defaults(func=_cmd_report)
+
+    rank = sub.add_parser("rank", help="rank the zoo's backbones for a CSV by a transferability estimate on its "
+                                       "training part (seconds; no fine-tuning)")
+    rank.add_argument("data", help="CSV file (optionally .gz) with an input column and target columns")
+    inputs = rank.add_mutually_exclusive_group(required=True)
+    inputs.add_argument("--smiles-column", help="column of SMILES")
+    inputs.add_argument("--sequence-column", help="column of protein / DNA / RNA sequences (see --alphabet)")
+    rank.add_argument("--alphabet", default="protein", choices=["protein", "dna", "rna"],
+                      help="of --sequence-column (default protein)")
+    rank.add_argument("--target-columns", nargs="+", required=True, help="label columns (empty cell: missing)")
+    rank.add_argument("--task-type", default="auto", choices=["auto", "classification", "regression"],
+                      help="auto: classification when every label is 0 or 1")
+    rank.add_argument("--split", help="as finetune splits: scaffold (SMILES default), random (sequence default) or "
+                                      "column:NAME; the ranking uses the train part only")
+    rank.add_argument("--split-sizes", nargs=3, type=float, default=[0.8, 0.1, 0.1],
+                      metavar=("TRAIN", "VALID", "TEST"))
+    rank.add_argument("--seed", type=int, default=0, help="random split, subsample and scratch weights")
+    rank.add_argument("--entries", nargs="+", help="candidates: zoo names, pretrained folders, scratch, "
+                                                   "scratch:<source>, ecfp4 (default: the whole zoo, scratch, ecfp4)")
+    rank.add_argument("--estimator", default=_RANK_DEFAULT, choices=_RANK_ESTIMATORS,
+                      help="logme (default; evidence of a Bayesian linear model), ridge_probe (5-fold ridge), "
+                           "knn (10-nearest-neighbour agreement)")
+    rank.add_argument("--max-molecules", type=int, default=5000,
+                      help="score a seeded random subset of this many training molecules (0: all)")
+    rank.add_argument("--json", help="also write the ranking as JSON to this file")
+    rank.set_defaults(func=_cmd_rank)
 
     zoo = sub.add_parser("zoo", help="list the pretrained backbones shipped with the package")
     zoo.set_defaults(func=_cmd_zoo)

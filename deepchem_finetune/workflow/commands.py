@@ -103,8 +103,10 @@ def add_commands(sub) -> None:
     ft.add_argument("--target-columns", nargs="+", required=True, help="measured values; empty cells are missing")
     ft.add_argument("--task-type", default="auto", choices=["auto", "classification", "regression"],
                     help="auto (default): classification when every label is 0 or 1, else regression")
-    ft.add_argument("--pretrained", help="zoo name, pretrained folder or 'none' (from scratch); default the zoo's "
-                    f"recommended backbone: {RECOMMENDED_PRETRAINED}")
+    ft.add_argument("--pretrained", help="zoo name, pretrained folder, 'none' (from scratch) or 'auto' (the top "
+                    "entry of `deepchem-finetune rank` on the training part; the ranking is saved in the model "
+                    f"folder as ranking.json / ranking.txt); default the zoo's recommended backbone: "
+                    f"{RECOMMENDED_PRETRAINED}")
     ft.add_argument("--strategy", default="full",
                     choices=["full", "frozen", "gradual_unfreeze", "layerwise_lr", "l2_sp"], help="default full")
     ft.add_argument("--strategy-option", action="append", metavar="KEY=VALUE",

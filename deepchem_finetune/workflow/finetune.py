@@ -92,6 +92,13 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     get_recipe(recipe)  # an unknown recipe fails before any work
     _check_out(out, overwrite)
     kind = "smiles" if smiles_column is not None else alphabet
+    ranking = None
+    if str(pretrained).lower() == "auto":  # #26: the top entry of `deepchem-finetune rank` on the training part
+        from deepchem_finetune.transfer import rank_csv
+        ranking = rank_csv(data, targets, smiles_column, sequence_column, alphabet, task_type, split, split_sizes,
+                           seed, skip_invalid, max_length)
+        pretrained = ranking.best_pretrained or "none"
+        echo(f"--pretrained auto ranked the zoo on the training part:\n{ranking.table()}")
     if strategy == "l2_sp" and prep.default_pretrained(kind, pretrained) is None:
         raise InputError("--strategy l2_sp pulls the weights toward the pretrained ones: it needs --pretrained")
     p = prep.prepare(data, smiles_column or sequence_column, kind, list(targets), task_type, pretrained, split,
@@ -171,6 +178,8 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     with storage.atomic_folder(out) as tmp:
         model.save(tmp, info)
         _write_extras(tmp, p, metrics, command, pictures.get(calibration_part), calibration_part)
+        if ranking is not None:
+            ranking.save(tmp)  # ranking.json, ranking.txt
     echo(f"wrote {out} ({len(members)} member(s); metrics.json, split.json"
          f"{', calibration.png' if os.path.exists(os.path.join(out, 'calibration.png')) else ''}) in "
          f"{metrics['seconds']:.0f} s")
