@@ -14,7 +14,9 @@ import pandas as pd
 
 
 def pretraining_budget(provenance: Dict) -> Dict:
-    """Training minutes, molecules seen and steps of a pretrained backbone, over all its (resumed) runs.
+    """Training minutes, molecules seen and steps of a pretrained backbone, over all its (resumed) runs and the
+    pretraining stages it started from (``parent``: ``pretrain --init``, e.g. a run continued in a later session from
+    a committed artifact, or a chained recipe).
 
     Parameters
     ----------
@@ -31,7 +33,12 @@ def pretraining_budget(provenance: Dict) -> Dict:
     --------
     >>> pretraining_budget({"training_seconds": 600.0, "seconds": 700.0, "molecules_seen": 1280, "steps": 10})
     {'minutes': 10.0, 'minutes_exact': True, 'molecules_seen': 1280, 'steps': 10, 'runs': 1}
+    >>> first = {"training_seconds": 600.0, "molecules_seen": 1280, "steps": 10}
+    >>> pretraining_budget({"training_seconds": 300.0, "molecules_seen": 640, "steps": 5, "parent": first})["minutes"]
+    15.0
     """
+    parent = provenance.get("parent")
+    before = pretraining_budget(parent) if isinstance(parent, dict) and parent.get("steps") else None
     runs = list(provenance.get("previous_runs") or []) + [provenance]
     seconds, exact = 0.0, True
     for run in runs:
@@ -43,8 +50,15 @@ def pretraining_budget(provenance: Dict) -> Dict:
                     "steps": provenance.get("steps"), "runs": len(runs)}
         seconds += float(value)
     molecules = provenance.get("molecules_seen_total", provenance.get("molecules_seen"))
-    return {"minutes": round(seconds / 60, 1), "minutes_exact": exact, "molecules_seen": molecules,
-            "steps": provenance.get("steps"), "runs": len(runs)}
+    out = {"minutes": round(seconds / 60, 1), "minutes_exact": exact, "molecules_seen": molecules,
+           "steps": provenance.get("steps"), "runs": len(runs)}
+    if before is not None and before["minutes"] is not None:
+        out = {"minutes": round(out["minutes"] + before["minutes"], 1),
+               "minutes_exact": exact and before["minutes_exact"],
+               "molecules_seen": None if molecules is None or before["molecules_seen"] is None
+               else molecules + before["molecules_seen"],
+               "steps": out["steps"], "runs": out["runs"] + before["runs"]}
+    return out
 
 
 def objective_label(objective: Dict) -> str:
