@@ -51,6 +51,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="benchmarks/out/hu2020")
     p.add_argument("--time-budget", type=float, default=None, help="minutes; rerun to continue")
+    p.add_argument("--stop-after-epochs", type=int, default=None,
+                   help="train at most this many epochs of each run in this call, then stop it as if the time budget "
+                        "were spent; rerun to continue")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the backbone (fewer kernel launches, meant for a GPU; no faster on a CPU)")
     args = p.parse_args()
@@ -92,9 +95,10 @@ def main():
                 budget = None if deadline is None else max(0.0, deadline - time.time())
                 out = fit_with_early_stopping(model, train, valid, max_epochs=args.epochs, patience=None,
                                               progress=False, state_dir=state_dir, monitor={"test": test},
-                                              time_limit=budget)
+                                              time_limit=budget, epoch_limit=args.stop_after_epochs)
                 if not out["completed"]:
-                    print(f"{run}: time budget spent after epoch {out['epochs_run']}; rerun to continue", flush=True)
+                    print(f"{run}: stopped (time budget or --stop-after-epochs) after epoch {out['epochs_run']}; "
+                          "rerun to continue", flush=True)
                     continue
                 test_curve = out["monitored"]["test"]
                 curve = pd.DataFrame({"epoch": range(1, out["epochs_run"] + 1), "valid": out["history"],

@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequence = (), max_epochs: int = 100,
                             patience: Optional[int] = 20, progress: bool = True, desc: Optional[str] = None,
                             metric: Optional[str] = None, state_dir: Optional[str] = None,
-                            monitor: Optional[Dict] = None, time_limit: Optional[float] = None) -> Dict:
+                            monitor: Optional[Dict] = None, time_limit: Optional[float] = None,
+                            epoch_limit: Optional[int] = None) -> Dict:
     """Train epoch by epoch, select the best-validation epoch and restore its weights.
 
     Parameters
@@ -78,6 +79,10 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
         Seconds, counted from after a saved state is restored, after which no new epoch is started (it is checked
         between epochs, so a call can overrun by one epoch and its scoring); the result then has ``completed``
         False and, with ``state_dir``, the same call later continues the run.
+    epoch_limit: int, optional
+        At most this many epochs in this call (a slot on a shared machine, or a deterministic interruption in a
+        test); when it stops the run first, ``completed`` is False and a later call continues it, as with
+        ``time_limit``.
 
     Returns
     -------
@@ -111,11 +116,11 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
         if state_dir is not None and distributed.is_main_process():  # only rank 0 writes the state
             stack.enter_context(storage.lock(state_dir, timeout=0))
         return _fit(model, train, valid, test, transformers, max_epochs, patience, progress, desc, metric,
-                    state_dir, dict(monitor or {}), time_limit)
+                    state_dir, dict(monitor or {}), time_limit, epoch_limit)
 
 
 def _fit(model, train, valid, test, transformers, max_epochs, patience, progress, desc, metric, state_dir,
-         monitor, time_limit) -> Dict:
+         monitor, time_limit, epoch_limit) -> Dict:
     better = higher_is_better(model.mode, metric)
     best, best_epoch, best_state = None, 0, None
     history, monitored, epoch_seconds = [], {name: [] for name in monitor}, []
@@ -128,6 +133,7 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
             history, monitored, epoch_seconds, best, best_epoch, best_state, earlier_seconds = _restore_state(
                 model, state_dir, signature)
     start = time.time()
+    restored = len(history)
     completed = True
     bar = tqdm(range(len(history) + 1, max_epochs + 1), desc=desc or type(model).__name__, disable=not progress,
                leave=False)
@@ -136,6 +142,9 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
             break  # an interrupted run that had already stopped
         # every rank must take the same decision: a rank that stops while another starts fit would hang DDP
         if time_limit is not None and distributed.any_rank(time.time() - start >= time_limit):
+            completed = False
+            break
+        if epoch_limit is not None and epoch - 1 - restored >= epoch_limit:
             completed = False
             break
         epoch_start = time.time()
