@@ -102,6 +102,8 @@ def _genome_corpus(corpus: str, genome_windows: Optional[Dict]):
     from deepchem_finetune.data import genomes
     if str(corpus).endswith(".json"):
         spec = genomes.read_corpus_spec(corpus)
+        if "gff" in (genome_windows or {}):
+            raise ValueError(f"{corpus}: name the GFF files in the corpus spec ('gff': {{genome: gff}}), not with --gff")
         spec.update(genome_windows or {})
         name = spec.pop("name", os.path.basename(corpus))
     elif genome_windows is not None:
@@ -204,7 +206,8 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         unseen tokens map to ``<unk>``; it is stored in the pretrained folder's featurizer spec). Ignored with ``init``.
     max_length: int, optional (default 512)
         ``seq_cnn``: tokens per sequence; longer sequences are skipped (counted in the provenance) unless
-        ``truncate``. None: 512, or for a genome corpus the tokens of one window.
+        ``truncate``. None: 512, or for a genome corpus the tokens of one window (the tokenizer, stored with the
+        backbone, then refuses longer fine-tuning sequences: pass a larger ``max_length`` for those).
     truncate: bool, optional (default False)
         ``seq_cnn``: keep the first ``max_length`` tokens of longer sequences instead of skipping them.
     max_steps, epochs, time_budget_min:

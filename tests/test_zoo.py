@@ -41,6 +41,6 @@ def test_every_zoo_entry_loads_by_name_and_predicts():
             pred = model.predict_smiles(["CCO", "c1ccccc1O"])
         else:
             model = SeqCNNModel.from_pretrained(name, n_tasks=2, mode="regression", seed=0)
-            protein = ckpt.featurizer["name"] == "ProteinTokenizer"
-            pred = model.predict_sequences(["MKTAYIAKQR", "GSHMLE"] if protein else ["CCO", "c1ccccc1O"])
+            inputs = {"ProteinTokenizer": ["MKTAYIAKQR", "GSHMLE"], "NucleotideTokenizer": ["ACGTTGACAT", "TATAAT"]}
+            pred = model.predict_sequences(inputs.get(ckpt.featurizer["name"], ["CCO", "c1ccccc1O"]))
         assert pred.shape == (2, 2) and np.isfinite(pred).all()
