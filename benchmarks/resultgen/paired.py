@@ -89,7 +89,10 @@ def partial(df: pd.DataFrame, dataset: str, models) -> bool:
 def stamped(df: pd.DataFrame, col: str, ours_only: bool = True) -> str:
     """The values of one stamp column (of our trained arms' rows by default), e.g. ``40`` or ``0.1, 0.2``."""
     frame = df[df["model"].map(trained)] if ours_only else df
-    return ", ".join(sorted(frame[col].dropna().astype(str).unique())) or "?"
+
+    def text(v):  # a column with NaN (peers' rows) is read as float: 40.0 -> 40
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+    return ", ".join(sorted({text(v) for v in frame[col].dropna()})) or "?"
 
 
 def protocol_note(df: pd.DataFrame) -> str:
