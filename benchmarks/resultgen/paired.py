@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from deepchem_finetune.benchmark.pairing import TIE, paired_rows, paired_summary
-from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols, trained
+from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols, stamp_text, trained
 from deepchem_finetune.benchmark.references import references_for
 from deepchem_finetune.benchmark.report import PEER_ARMS, reference_arm
 
@@ -89,10 +89,7 @@ def partial(df: pd.DataFrame, dataset: str, models) -> bool:
 def stamped(df: pd.DataFrame, col: str, ours_only: bool = True) -> str:
     """The values of one stamp column (of our trained arms' rows by default), e.g. ``40`` or ``0.1, 0.2``."""
     frame = df[df["model"].map(trained)] if ours_only else df
-
-    def text(v):  # a column with NaN (peers' rows) is read as float: 40.0 -> 40
-        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-    return ", ".join(sorted({text(v) for v in frame[col].dropna()})) or "?"
+    return ", ".join(sorted({stamp_text(v) for v in frame[col].dropna()})) or "?"
 
 
 def protocol_note(df: pd.DataFrame) -> str:

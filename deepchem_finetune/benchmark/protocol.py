@@ -100,6 +100,11 @@ def trained(model_name: str) -> bool:
     return name.split(":", 1)[0].split("+")[0] in TRAINED_FAMILIES
 
 
+def stamp_text(value) -> str:
+    """A stamp value as text; a whole float (a column that also holds NaN) as an integer: 40.0 -> '40'."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def check_protocols(df: pd.DataFrame) -> List[str]:
     """Every protocol disagreement among benchmark rows, as readable lines (empty when the rows may be merged).
 
@@ -126,7 +131,7 @@ def check_protocols(df: pd.DataFrame) -> List[str]:
                         f"{df[unstamped].iloc[0][['dataset', 'model', 'seed']].to_dict()}); rerun them")
     for dataset, g in ours.groupby("dataset", sort=True):
         for field in RECIPE:
-            values = g.groupby(g[field].astype(str))["model"].apply(lambda m: sorted(set(m)))
+            values = g.groupby(g[field].map(stamp_text))["model"].apply(lambda m: sorted(set(m)))
             if len(values) > 1:
                 shown = ", ".join(f"{v} ({', '.join(models)})" for v, models in values.items())
                 problems.append(f"{dataset}: trained arms differ in {field}: {shown}")
