@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import deepchem_finetune  # noqa: E402,F401  (silences DeepChem's import chatter)
 
-from resultgen import ablation, dna, earlier, hu2020, paired, ranking  # noqa: E402
+from resultgen import ablation, dna, earlier, hu2020, paired, ranking, timing  # noqa: E402
 from resultgen.common import RESULTS_DIR, ResultsError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +32,7 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
         "headline": paired.headline,
         "readme_hu2020": hu2020.readme_hu2020,
         "readme_ablation": ablation.readme_ablation,
+        "workflow_timing": timing.workflow_timing,
     },
     "benchmarks/RESULTS.md": {
         "paired_moleculenet": paired.paired_moleculenet,
