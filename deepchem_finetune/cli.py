@@ -5,6 +5,8 @@ import argparse
 import sys
 from typing import List, Optional
 
+from deepchem_finetune.cli_values import key_values
+
 
 def _cmd_demo(args) -> int:
     from deepchem_finetune.demo import run_demo
@@ -77,16 +79,12 @@ def _cmd_benchmark(args) -> int:
     from deepchem_finetune.benchmark import run_benchmark
     from deepchem_finetune.benchmark.arms import NESTED_OPTIONS
     options = {}
-    for item in args.model_option or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--model-option {item!r}: expected KEY=VALUE, e.g. hidden_dim=300 or seqcnn.width=64")
-        key = key.replace("-", "_")
+    for key, value in key_values(args.model_option, "--model-option", "hidden_dim=300 or seqcnn.width=64"):
         family, dot, sub = key.partition(".")
         if dot and family in NESTED_OPTIONS:
-            options.setdefault(family, {})[sub] = _parse_value(value)
+            options.setdefault(family, {})[sub] = value
         else:
-            options[key] = _parse_value(value)
+            options[key] = value
     df = run_benchmark(args.datasets, args.models, args.strategies, args.splits, args.seeds, out_dir=args.out,
                        data_dir=args.data_dir or os.environ.get("DEEPCHEM_DATA_DIR"), protein_dir=args.protein_dir,
                        max_epochs=args.max_epochs,
@@ -95,24 +93,6 @@ def _cmd_benchmark(args) -> int:
                        allow_mixed=args.allow_mixed, progress=not args.no_progress)
     print(open(os.path.join(args.out, "summary.md")).read() if len(df) else "no cell ran")
     return 0
-
-
-def _parse_value(text: str):
-    """``--model-option`` value: int, float, true/false, or the string itself.
-
-    Examples
-    --------
-    >>> _parse_value("300"), _parse_value("0.5"), _parse_value("False"), _parse_value("rich")
-    (300, 0.5, False, 'rich')
-    """
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _cmd_report(args) -> int:

@@ -280,6 +280,21 @@ def lock(path, timeout: Optional[float] = None) -> Iterator[str]:
 
 
 # ----------------------------------------------------------------------------------------- cache keys
+def cache_dir(kind: str = "molnet") -> str:
+    """The writable cache folder of one kind: ``molnet`` (featurized MoleculeNet sets) is ``$DEEPCHEM_FINETUNE_CACHE``
+    (default ``~/.cache/deepchem_finetune/molnet``); every other kind (``corpus``, ``features``) lies beside it.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.path.basename(cache_dir("corpus"))
+    'corpus'
+    """
+    molnet = os.environ.get("DEEPCHEM_FINETUNE_CACHE",
+                            os.path.join(os.path.expanduser("~"), ".cache", "deepchem_finetune", "molnet"))
+    return molnet if kind == "molnet" else os.path.join(os.path.dirname(os.path.normpath(molnet)), kind)
+
+
 def cache_versions() -> Dict:
     """What every cache key includes besides the caller's parts: package and RDKit versions, cache format.
 

@@ -10,7 +10,7 @@ import pytest
 import deepchem as dc
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer, examples
 from deepchem_finetune.cli import main
-from deepchem_finetune.ensemble import EnsembleModel
+from deepchem_finetune.workflow import EnsembleModel
 from deepchem_finetune.workflow import finetune as finetune_module
 from deepchem_finetune.workflow.folder import MARKER, ModelFolderError
 from deepchem_finetune.workflow.table import InputError

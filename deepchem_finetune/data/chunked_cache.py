@@ -25,7 +25,6 @@ from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
 from tqdm.auto import tqdm
 
 from deepchem_finetune import storage
-from deepchem_finetune.data.moleculenet import default_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ DONE_FILE = "done.json"
 
 def default_cache_root() -> str:
     """``corpus/`` beside :func:`~deepchem_finetune.data.moleculenet.default_cache_dir`."""
-    return os.path.join(os.path.dirname(os.path.normpath(default_cache_dir())), "corpus")
+    return storage.cache_dir("corpus")
 
 
 def cached_build(cache_dir: Optional[str], key: str, build: Callable[[str], Dict],

@@ -87,9 +87,8 @@ class _ReportingFeaturizer(dc.feat.Featurizer):
 
 
 def default_cache_dir() -> str:
-    """Writable directory for featurized MoleculeNet datasets."""
-    return os.environ.get("DEEPCHEM_FINETUNE_CACHE",
-                          os.path.join(os.path.expanduser("~"), ".cache", "deepchem_finetune", "molnet"))
+    """Writable directory for featurized MoleculeNet datasets (:func:`deepchem_finetune.storage.cache_dir`)."""
+    return storage.cache_dir("molnet")
 
 
 def featurized_cache_dir(save_dir: str, featurizer) -> str:

@@ -131,5 +131,4 @@ def molecule_features(smiles: Sequence[str], kinds: Sequence[str] = ("ecfp4",),
 
 
 def _default_root() -> str:
-    from deepchem_finetune.data.moleculenet import default_cache_dir
-    return os.path.join(os.path.dirname(os.path.normpath(default_cache_dir())), "features")
+    return storage.cache_dir("features")

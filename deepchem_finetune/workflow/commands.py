@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from deepchem_finetune.cli_values import key_values
 from deepchem_finetune.recipe import PRESETS, RECIPES
 
 __all__ = ["add_commands"]
@@ -23,14 +24,7 @@ def _recipe_help() -> str:
 
 
 def _strategy_options(items):
-    from deepchem_finetune.cli import _parse_value
-    options = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--strategy-option {item!r}: expected KEY=VALUE, e.g. head_lr_mult=5")
-        options[key.replace("-", "_")] = _parse_value(value)
-    return options
+    return dict(key_values(items, "--strategy-option", "head_lr_mult=5"))
 
 
 def _cmd_finetune(args) -> int:

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from deepchem_finetune import hub, storage
 from deepchem_finetune.recipe import get_recipe, preset
 from deepchem_finetune.workflow import evaluation, folder, prepare as prep, table
+from deepchem_finetune.workflow.ensemble import EnsembleModel
 from deepchem_finetune.workflow.table import InputError
 
 __all__ = ["finetune_csv"]
@@ -82,7 +83,6 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     InputError
         Unusable rows (unless ``skip_invalid``), missing columns, a bad split, an ``out`` that is not ours.
     """
-    from deepchem_finetune.ensemble import EnsembleModel
     from deepchem_finetune.training import fit_with_early_stopping
     start = time.time()
     if (smiles_column is None) == (sequence_column is None):

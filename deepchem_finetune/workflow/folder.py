@@ -1,5 +1,5 @@
 """The model folder written by ``deepchem-finetune finetune`` and read by ``predict`` and
-:class:`~deepchem_finetune.ensemble.EnsembleModel`: safetensors and plain JSON only, no pickle.
+:class:`~deepchem_finetune.workflow.ensemble.EnsembleModel`: safetensors and plain JSON only, no pickle.
 
 ::
 

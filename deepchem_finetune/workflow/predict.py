@@ -11,6 +11,7 @@ import pandas as pd
 from deepchem_finetune import storage
 from deepchem_finetune._compat import import_deepchem_quietly
 from deepchem_finetune.workflow import table
+from deepchem_finetune.workflow.ensemble import EnsembleModel
 from deepchem_finetune.workflow.table import InputError
 
 dc = import_deepchem_quietly()
@@ -39,7 +40,6 @@ def predict_csv(model_dir: str, data: str, out: str, column: Optional[str] = Non
     InputError
         The input column is missing.
     """
-    from deepchem_finetune.ensemble import EnsembleModel
     model = EnsembleModel.load(model_dir)
     df = table.read_table(data)
     column = column or model.info.get("input", {}).get("column")

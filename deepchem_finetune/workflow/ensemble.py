@@ -14,6 +14,7 @@ import numpy as np
 
 from deepchem_finetune._compat import import_deepchem_quietly
 from deepchem_finetune.workflow import folder as model_folder
+from deepchem_finetune.workflow.table import featurize_column
 
 dc = import_deepchem_quietly()
 
@@ -46,7 +47,7 @@ class EnsembleModel(dc.models.Model):
     Examples
     --------
     >>> import deepchem_finetune as dft
-    >>> from deepchem_finetune.ensemble import EnsembleModel
+    >>> from deepchem_finetune.workflow import EnsembleModel
     >>> members = [dft.MolGNNModel(n_tasks=1, mode="regression", num_layers=1, hidden_dim=8, seed=s)
     ...            for s in (0, 1)]
     >>> ensemble = EnsembleModel(members, tasks=["logS"])
@@ -142,7 +143,6 @@ class EnsembleModel(dc.models.Model):
     def featurize(self, inputs: Sequence[str]):
         """Featurize SMILES or sequences: ``(features of the rows that could be featurized, their positions,
         {position: reason} for the others)`` (:func:`~deepchem_finetune.workflow.table.featurize_column`)."""
-        from deepchem_finetune.workflow.table import featurize_column
         return featurize_column([inputs] if isinstance(inputs, str) else list(inputs), self.get_featurizer())
 
     def _predict_strings(self, inputs, transformers, return_std):

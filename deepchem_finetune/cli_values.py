@@ -1,0 +1,39 @@
+"""Values typed on the command line: ``KEY=VALUE`` options (``--model-option``, ``--strategy-option``) read into
+Python values. Below both :mod:`deepchem_finetune.cli` and :mod:`deepchem_finetune.workflow.commands`, which use it."""
+from __future__ import annotations
+
+from typing import Iterable, Tuple
+
+
+def parse_value(text: str):
+    """An option's value: int, float, true/false, or the string itself.
+
+    Examples
+    --------
+    >>> parse_value("300"), parse_value("0.5"), parse_value("False"), parse_value("rich")
+    (300, 0.5, False, 'rich')
+    """
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def key_values(items: Iterable[str], flag: str, example: str) -> Iterable[Tuple[str, object]]:
+    """``(key, value)`` of each ``KEY=VALUE`` item (dashes in keys read as underscores); an item without ``=``
+    stops the command naming the flag and an example.
+
+    Examples
+    --------
+    >>> list(key_values(["hidden-dim=300", "conv=gin"], "--model-option", "hidden_dim=300"))
+    [('hidden_dim', 300), ('conv', 'gin')]
+    """
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"{flag} {item!r}: expected KEY=VALUE, e.g. {example}")
+        yield key.replace("-", "_"), parse_value(value)
