@@ -17,6 +17,7 @@ from make_results import BLOCKS, MarkerError, blocks_of, generate, main  # noqa:
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch  # noqa: E402
 
 PAIRED = "benchmarks/results/paired_moleculenet.csv"
+FEATURES = "benchmarks/results/features.csv"
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -81,7 +82,7 @@ def test_missing_or_broken_markers_are_named(tmp_path):
     readme = root / "README.md"
     text = readme.read_text()
     readme.write_text(text.replace("<!-- /results:headline -->\n", ""))
-    with pytest.raises(MarkerError, match=r"README.md: <!-- results:readme_hu2020 --> opens before "
+    with pytest.raises(MarkerError, match=r"README.md: <!-- results:workflow_timing --> opens before "
                                           r"<!-- /results:headline --> closes"):
         generate(root, write=False)
     readme.write_text(text.replace("<!-- /results:headline -->\n", "").replace("<!-- results:headline -->\n", ""))
@@ -121,6 +122,9 @@ def test_headline_shows_n_marks_partial_datasets_and_says_where_a_pretrained_arm
         ("freesolv", "rmse", zoo, [0, 1], [2.5, 2.7]),
     ])
     rows.to_csv(root / PAIRED, index=False)
+    features = pd.read_csv(root / FEATURES)  # its rows must keep the paired grid's split ids
+    features.assign(split_hash=[f"{d}{s}" for d, s in zip(features["dataset"], features["seed"])]).to_csv(
+        root / FEATURES, index=False)
     generate(root)
     block = _block(root, "README.md", "headline")
     assert ("| BBBP (ROC-AUC) | 0.710 ± 0.010 | 0.660 ± 0.010 | 0.700 ± 0.000 | **0.720 ± 0.010** | "
@@ -136,3 +140,12 @@ def test_headline_shows_n_marks_partial_datasets_and_says_where_a_pretrained_arm
     assert "| ESOL (RMSE) | -23.0% [-41.9, -4.1] (3/0/0) |" in full  # mean over seeds of zoo / twin - 1
     assert "no paired rows yet with its scratch twin" in full  # the Hu arm: its twin was not run
     assert generate(root) == []
+
+
+def test_features_table_refuses_rows_on_other_split_ids(tmp_path):
+    root = _copy(tmp_path)
+    features = pd.read_csv(root / FEATURES)
+    features.loc[0, "split_hash"] = "elsewhere"
+    features.to_csv(root / FEATURES, index=False)
+    with pytest.raises(ValueError, match="used different split ids in: bbbp seed 0"):
+        generate(root, write=False)

@@ -33,7 +33,8 @@ HU = "gnn:../shared/data/pretrain_gnns/chem_model_architecture/gcn_supervised_co
 HEADLINE = [(ZOO, "pretrained GNN (zoo `gin_zinc60k_am_desc`)"), ("scratch:" + ZOO, "same GNN from scratch"),
             (HU, "Hu et al. GCN (imported)"), ("chemprop", "chemprop v2"), ("rf", "RF (ECFP4)"),
             ("rf_desc", "RF (descriptors)")]
-PEER_NAMES = {"chemprop": "chemprop v2", "rf": "RF (ECFP4)", "rf_desc": "RF (RDKit descriptors)"}
+PEER_NAMES = {"chemprop": "chemprop v2", "rf": "RF (ECFP4)", "rf_desc": "RF (RDKit descriptors)",
+              "chemprop+rdkit2d": "chemprop v2 + RDKit 2D", "mlp+ecfp4+rdkit2d": "MLP on ECFP4 + RDKit 2D"}
 
 
 def arm_name(model: str) -> str:
@@ -43,6 +44,8 @@ def arm_name(model: str) -> str:
     if model in PEER_NAMES:
         return PEER_NAMES[model]
     family, _, src = model.partition(":")
+    if "+" in family:  # gnn+ecfp4+rdkit2d: the GNN with molecule features beside the graph
+        return f"{arm_name(family.split('+')[0] + (':' + src if src else ''))} + {' + '.join(family.split('+')[1:])}"
     if src.endswith(".pth"):
         return f"Hu et al. GCN `{Path(src).stem}` (imported)"
     if not src:

@@ -1,0 +1,58 @@
+"""Molecule features beside the graph (#28), from ``features.csv`` (the features grid) joined with the arms of
+``paired_moleculenet.csv`` that it does not repeat (GNN scratch, forests, chemprop), on the same split ids."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
+
+from resultgen import paired
+from resultgen.common import ResultsError, read_csv, source
+
+CSV = "features.csv"
+ZOO = "gin_zinc60k_am_desc"
+FEATURES = f"gnn+ecfp4+rdkit2d:{ZOO}"
+COMMAND = (f"`deepchem-finetune benchmark --datasets bbbp bace_classification clintox delaney freesolv lipo tox21 "
+           f"--models {FEATURES} mlp+ecfp4+rdkit2d chemprop+rdkit2d --seeds 0 1 2 --max-epochs 40 --patience 10 "
+           "--model-option dropout=0.2 --out benchmarks/out/features`, then `cp benchmarks/out/features/results.csv "
+           "benchmarks/results/features.csv`; the other arms are the paired grid's rows")
+#: columns of the table: (benchmark model name, header)
+ARMS = [(f"scratch:gnn:{ZOO}", "GNN, scratch"), (f"scratch:{FEATURES}", "GNN + features, scratch"),
+        (FEATURES, f"zoo GNN + features (`{ZOO}`)"), ("mlp+ecfp4+rdkit2d", "features MLP"), ("rf", "RF (ECFP4)"),
+        ("rf_desc", "RF (descriptors)"), ("chemprop", "chemprop v2"), ("chemprop+rdkit2d", "chemprop v2 + RDKit 2D")]
+FOREST = ["rf", "rf_desc"]
+
+
+def joined(results_dir: Path) -> pd.DataFrame:
+    """The features grid's rows and the paired grid's rows of the other arms, after checking that both used the same
+    split ids in every (dataset, split, seed) cell and one protocol."""
+    feats = read_csv(results_dir, CSV)
+    grid = paired.load(results_dir)
+    names = [m for m, _ in ARMS]
+    df = pd.concat([feats, grid[grid["model"].isin(names) & ~grid["model"].isin(set(feats["model"]))]],
+                   ignore_index=True)
+    df = df[df["model"].isin(names)]
+    hashes = df.groupby(["dataset", "split", "seed"])["split_hash"].nunique()
+    if (hashes > 1).any():
+        cells = ", ".join(f"{d} seed {s}" for (d, _, s) in hashes[hashes > 1].index)
+        raise ResultsError(f"{CSV} and {paired.CSV} used different split ids in: {cells}")
+    problems = check_protocols(df)
+    if problems:
+        raise ProtocolMismatch(f"{CSV} + {paired.CSV}: refusing to make one table from rows made under different "
+                               "protocols:\n  " + "\n  ".join(problems))
+    return df
+
+
+def features(results_dir: Path) -> str:
+    """RESULTS.md: every arm per dataset, then the paired gains of the zoo GNN + features arm."""
+    df = joined(results_dir)
+    lines = paired.arm_table(df, [m for m, _ in ARMS], [n for _, n in ARMS], always_n=False)
+    refs = [f"scratch:{FEATURES}", f"scratch:gnn:{ZOO}"] + FOREST + ["chemprop", "chemprop+rdkit2d"]
+    lines += ["", f"Paired gains of the zoo GNN + features arm (ROC-AUC difference, or RMSE change in %; 95% CI; "
+              "wins/ties/losses):", ""]
+    lines += paired.gain_table(df, FEATURES, [r for r in refs if r in set(df["model"])])
+    feats = read_csv(results_dir, CSV)
+    return "\n".join(lines + ["", source([CSV, paired.CSV], len(df), COMMAND)
+                              + f" ({len(feats)} rows from `{CSV}`)"]) + "\n"
