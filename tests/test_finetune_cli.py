@@ -190,3 +190,30 @@ def test_example_command(tmp_path, capsys):
     assert run("example", "esol", "--out", tmp_path / "e.csv") == 0
     assert pd.read_csv(tmp_path / "e.csv").shape == (1128, 2)
     assert (examples.path("esol").endswith("esol.csv"))
+
+
+@pytest.mark.parametrize("pretrained", ["none", "gin_zinc60k_desc30"])
+def test_extra_features_travel_from_finetune_to_predict(esol, tmp_path, pretrained):
+    from deepchem_finetune.featurizers.molecule import FEATURE_KINDS
+    out, new, pred = tmp_path / "model", tmp_path / "new.csv", tmp_path / "pred.csv"
+    options = TINY_GNN[2:] if pretrained == "none" else ["--max-epochs", "2", "--no-progress"]
+    assert run("finetune", esol, "--out", out, "--smiles-column", "smiles", "--target-columns", "logS",
+               "--ensemble", "1", "--pretrained", pretrained, "--extra-features", *FEATURE_KINDS, *options) == 0
+    model = EnsembleModel.load(out)
+    member = model.members[0]
+    assert member.featurizer_spec["config"]["extra_features"] == list(FEATURE_KINDS) and member.extra_dim > 2048
+    smiles = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1"]
+    pd.DataFrame({"smiles": smiles}).to_csv(new, index=False)
+    assert run("predict", out, new, "--out", pred) == 0
+    written = pd.read_csv(pred)
+    assert (written["status"] == "ok").all()
+    # the reloaded ensemble (features recomputed from the saved spec, the saved scaler) predicts what predict wrote
+    np.testing.assert_allclose(written["logS_pred"], model.predict_smiles(smiles).ravel(), rtol=1e-5)
+
+
+def test_extra_features_need_smiles(tmp_path):
+    gb1 = pd.read_csv(examples.path("gb1")).head(30)
+    path = tmp_path / "gb1.csv"
+    gb1.to_csv(path, index=False)
+    assert run("finetune", path, "--out", tmp_path / "m", "--sequence-column", "sequence", "--target-columns",
+               "fitness", "--extra-features", "ecfp4", "--no-progress") != 0

@@ -47,7 +47,7 @@ def _cmd_finetune(args) -> int:
                      split=args.split, split_sizes=args.split_sizes, seed=args.seed, ensemble=args.ensemble,
                      max_epochs=args.max_epochs, patience=args.patience, batch_size=args.batch_size,
                      metric=args.metric, model_options=model_options, max_length=args.max_length,
-                     time_budget=args.time_budget, skip_invalid=args.skip_invalid, progress=not args.no_progress,
+                     extra_features=args.extra_features or (), time_budget=args.time_budget, skip_invalid=args.skip_invalid, progress=not args.no_progress,
                      overwrite=args.overwrite, command=args.command_line)
     except (InputError, ModelFolderError, FileNotFoundError) as err:
         print(f"finetune: {err}", file=sys.stderr)
@@ -127,6 +127,9 @@ def add_commands(sub) -> None:
     ft.add_argument("--dropout", type=float, help="backbone dropout (default: the pretrained backbone's)")
     ft.add_argument("--max-length", type=int, help="from-scratch sequences: tokens per sequence (default: the "
                                                    "longest in the file; longer ones are refused at predict time)")
+    ft.add_argument("--extra-features", nargs="+", choices=["ecfp4", "rdkit2d"], metavar="KIND",
+                    help="SMILES: molecule-level features fed to the head beside the graph embedding (ecfp4, "
+                         "rdkit2d; scaled on the training part, saved with the model; predict computes them too)")
     ft.add_argument("--time-budget", type=float, help="minutes; members not started by then are reported")
     ft.add_argument("--skip-invalid", action="store_true", help="leave out unusable rows (listed in "
                                                                 "MODEL_DIR/skipped_rows.csv) instead of stopping")

@@ -38,8 +38,10 @@ def _member(prepared: prep.Prepared, artifact, k: int, seed: int, strategy: str,
                   learning_rate=opts["learning_rate"], recipe=opts["recipe"], strategy=strategy,
                   strategy_options={"head_lr_mult": opts["head_lr_mult"], **strategy_options}, **model_options)
     if artifact is not None:
-        cls = MolGNNModel if artifact.backbone["name"] == "MolGNN" else SeqCNNModel
-        return cls.from_pretrained(artifact, **common)
+        if artifact.backbone["name"] == "MolGNN":  # the prepared featurizer may add molecule features (#28)
+            extra = list(getattr(prepared.featurizer, "extra_features", ()))
+            return MolGNNModel.from_pretrained(artifact, extra_features=extra, **common)
+        return SeqCNNModel.from_pretrained(artifact, **common)
     cls = MolGNNModel if prepared.kind == "smiles" else SeqCNNModel
     return cls(featurizer=prepared.featurizer, **common)
 
@@ -72,6 +74,7 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
                  max_epochs: int = 100, patience: Optional[int] = 20, batch_size: int = 32,
                  metric: Optional[str] = None,
                  model_options: Optional[dict] = None, max_length: Optional[int] = None,
+                 extra_features: Sequence[str] = (),
                  time_budget: Optional[float] = None, skip_invalid: bool = False, progress: bool = True,
                  overwrite: bool = False, command: Optional[str] = None,
                  echo: Callable[[str], None] = tqdm.write) -> Dict:
@@ -102,7 +105,7 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     if strategy == "l2_sp" and prep.default_pretrained(kind, pretrained) is None:
         raise InputError("--strategy l2_sp pulls the weights toward the pretrained ones: it needs --pretrained")
     p = prep.prepare(data, smiles_column or sequence_column, kind, list(targets), task_type, pretrained, split,
-                     split_sizes, seed, skip_invalid, max_length)
+                     split_sizes, seed, skip_invalid, max_length, extra_features)
     echo(f"read {data}: {p.n_rows} rows; input column {p.column!r} ({kind}); targets {p.targets} "
          f"({p.task_type}, {'inferred from the labels' if p.inferred else 'as given'})")
     if p.problems:

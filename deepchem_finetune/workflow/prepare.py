@@ -73,9 +73,19 @@ class Prepared:
         return dc.data.NumpyDataset(ds.X, ds.y * w, w, ds.ids)  # missing labels stay 0 under normalisation
 
 
-def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_length: Optional[int]):
+def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_length: Optional[int],
+                extra_features: Sequence[str] = ()):
     from deepchem_finetune.featurizers import (MolGraphFeaturizer, NucleotideTokenizer, ProteinTokenizer,
                                                featurizer_from_spec)
+    if extra_features and kind != "smiles":
+        raise InputError(f"--extra-features are molecule-level features of SMILES; the input here is {kind}")
+    if extra_features and source is not None:
+        spec = hub.read_pretrained(source).featurizer
+        if spec["name"] != "MolGraphFeaturizer":
+            raise InputError(f"--extra-features go beside a graph backbone; pretrained {source!r} reads "
+                             f"{spec['name']} inputs")
+        config = {**spec["config"], "extra_features": list(extra_features)}
+        return featurizer_from_spec({**spec, "config": config})
     if source is not None:
         spec = hub.read_pretrained(source).featurizer
         if spec["name"] not in _READS[kind]:
@@ -85,7 +95,7 @@ def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_len
             raise InputError("--max-length applies when training from scratch; the pretrained tokenizer has its own")
         return featurizer_from_spec(spec)
     if kind == "smiles":
-        return MolGraphFeaturizer("rich")
+        return MolGraphFeaturizer("rich", extra_features=tuple(extra_features))
     longest = max((len(str(v).strip()) for v in values), default=1)
     length = max(1, int(max_length or longest))
     return ProteinTokenizer(max_length=length) if kind == "protein" else NucleotideTokenizer(max_length=length)
@@ -94,7 +104,7 @@ def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_len
 def prepare(path: str, column: str, kind: str, targets: Sequence[str], task_type: str = "auto",
             pretrained: Optional[str] = None, split: Optional[str] = None,
             split_sizes: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0, skip_invalid: bool = False,
-            max_length: Optional[int] = None) -> Prepared:
+            max_length: Optional[int] = None, extra_features: Sequence[str] = ()) -> Prepared:
     """Read, check, featurize and split the CSV. Raises :class:`~deepchem_finetune.workflow.table.InputError`
     naming the rows that cannot be used (each with its data row, file line and reason) unless ``skip_invalid``."""
     if kind not in table.INPUT_KINDS:
@@ -117,7 +127,7 @@ def prepare(path: str, column: str, kind: str, targets: Sequence[str], task_type
         raise InputError("a scaffold split needs SMILES; use --split random or column:NAME for sequences")
     source = default_pretrained(kind, pretrained)
     values = df[column].tolist()
-    featurizer = _featurizer(kind, source, values, max_length)
+    featurizer = _featurizer(kind, source, values, max_length, extra_features)
     features, rows, featurize_problems = table.featurize_column(values, featurizer)
     for row, why in featurize_problems.items():
         problems.setdefault(row, why)
