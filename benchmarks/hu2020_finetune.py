@@ -97,8 +97,9 @@ def main():
                                               progress=False, state_dir=state_dir, monitor={"test": test},
                                               time_limit=budget, epoch_limit=args.stop_after_epochs)
                 if not out["completed"]:
-                    print(f"{run}: stopped (time budget or --stop-after-epochs) after epoch {out['epochs_run']}; "
-                          "rerun to continue", flush=True)
+                    cause = {"time_limit": "time budget spent", "epoch_limit": "--stop-after-epochs reached"}
+                    print(f"{run}: {cause[out['stopped_by']]} after epoch {out['epochs_run']}; rerun to continue",
+                          flush=True)
                     continue
                 test_curve = out["monitored"]["test"]
                 curve = pd.DataFrame({"epoch": range(1, out["epochs_run"] + 1), "valid": out["history"],

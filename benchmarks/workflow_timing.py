@@ -120,6 +120,7 @@ def main(argv=None):
         pred = pd.read_csv(predictions)
         rows.append({"command": "predict", "molecules": len(smiles), "wall_seconds": round(seconds, 1),
                      "ensemble": metrics["ensemble_size"], "rows_ok": int((pred["status"] == "ok").sum()),
+                     "smiles_file": os.path.basename(args.smiles_file),
                      **common})
     for row in rows:
         print(row)

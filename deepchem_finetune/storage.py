@@ -290,8 +290,8 @@ def cache_dir(kind: str = "molnet") -> str:
     >>> os.path.basename(cache_dir("corpus"))
     'corpus'
     """
-    molnet = os.environ.get("DEEPCHEM_FINETUNE_CACHE",
-                            os.path.join(os.path.expanduser("~"), ".cache", "deepchem_finetune", "molnet"))
+    molnet = os.path.expanduser(os.environ.get("DEEPCHEM_FINETUNE_CACHE",
+                                               os.path.join("~", ".cache", "deepchem_finetune", "molnet")))
     return molnet if kind == "molnet" else os.path.join(os.path.dirname(os.path.normpath(molnet)), kind)
 
 

@@ -91,8 +91,9 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
         ``history`` (validation score per epoch, NaN where there was none), ``epochs_without_score`` (1-based
         epochs whose validation score was NaN: not selectable), ``monitored`` (name -> score per epoch),
         ``epoch_seconds`` (wall time per epoch, training and scoring; NaN for epochs restored from a state written
-        before this key existed), ``seconds``, ``completed`` (False when ``time_limit`` stopped the run before
-        patience or ``max_epochs`` did). When stopped before any epoch, ``best_epoch`` is 0, ``valid_score`` and
+        before this key existed), ``seconds``, ``completed`` (False when ``time_limit`` or ``epoch_limit``
+        stopped the run before patience or ``max_epochs`` did), ``stopped_by`` (``"time_limit"``, ``"epoch_limit"``
+        or None). When stopped before any epoch, ``best_epoch`` is 0, ``valid_score`` and
         ``test_score`` are None and the model's weights are left as they were; when no epoch had a validation
         score, ``best_epoch`` is 0, ``valid_score`` and ``test_score`` are None (nothing to select by, logged as a
         warning) and the model keeps the last epoch's weights.
@@ -132,9 +133,11 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
         if os.path.isfile(os.path.join(state_dir, PROGRESS_FILE)):
             history, monitored, epoch_seconds, best, best_epoch, best_state, earlier_seconds = _restore_state(
                 model, state_dir, signature)
+    if epoch_limit is not None and epoch_limit < 0:
+        raise ValueError(f"epoch_limit must be >= 0, got {epoch_limit}")
     start = time.time()
     restored = len(history)
-    completed = True
+    completed, stopped_by = True, None
     bar = tqdm(range(len(history) + 1, max_epochs + 1), desc=desc or type(model).__name__, disable=not progress,
                leave=False)
     for epoch in bar:
@@ -142,10 +145,10 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
             break  # an interrupted run that had already stopped
         # every rank must take the same decision: a rank that stops while another starts fit would hang DDP
         if time_limit is not None and distributed.any_rank(time.time() - start >= time_limit):
-            completed = False
+            completed, stopped_by = False, "time_limit"
             break
         if epoch_limit is not None and epoch - 1 - restored >= epoch_limit:
-            completed = False
+            completed, stopped_by = False, "epoch_limit"
             break
         epoch_start = time.time()
         model.fit(train, nb_epoch=1, checkpoint_interval=0)
@@ -165,7 +168,7 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
             break
     bar.close()
     test_score = None
-    if best_state is not None:  # None when time_limit stopped the run before its first epoch or no epoch scored
+    if best_state is not None:  # None when a limit stopped the run before its first epoch or no epoch scored
         model.model.load_state_dict(best_state)
         recipe.after_selection(model)
         test_score = score(model, test, transformers, metric=metric) if test is not None else None
@@ -178,7 +181,7 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
     return {"best_epoch": best_epoch, "valid_score": best, "test_score": test_score, "epochs_run": len(history),
             "history": history, "epochs_without_score": unscored, "monitored": monitored,
             "epoch_seconds": epoch_seconds, "seconds": earlier_seconds + time.time() - start,
-            "completed": completed}
+            "completed": completed, "stopped_by": stopped_by}
 
 
 def _has_score(s) -> bool:

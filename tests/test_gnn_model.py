@@ -270,3 +270,22 @@ def test_early_stopping_without_patience_and_state_written_before_epoch_seconds(
                                   state_dir=str(state))
     assert out["epochs_run"] == 4 and out["history"][:1] == first["history"] and out["monitored"] == {}
     assert np.isnan(out["epoch_seconds"][0]) and np.isfinite(out["epoch_seconds"][1:]).all()
+
+
+def test_epoch_limit_stops_after_that_many_epochs_of_a_call_and_a_later_call_continues(tmp_path):
+    from deepchem_finetune.training import fit_with_early_stopping
+    feat = MolGraphFeaturizer("rich")
+    train = make_dataset(feat, y=np.array([[i % 2] for i in range(10)], dtype=float))
+    valid = make_dataset(feat, y=np.array([[(i + 1) % 2] for i in range(10)], dtype=float))
+    straight = fit_with_early_stopping(small_model(batch_size=4), train, valid, max_epochs=3, patience=None,
+                                       progress=False)
+    assert straight["completed"] and straight["stopped_by"] is None
+    state = str(tmp_path / "state")
+    history = []
+    for call in range(2):  # epochs 1-2, then epoch 3 (the limit counts the epochs of one call)
+        out = fit_with_early_stopping(small_model(batch_size=4), train, valid, max_epochs=3, patience=None,
+                                      progress=False, state_dir=state, epoch_limit=2)
+        history.append(out["epochs_run"])
+    assert history == [2, 3] and out["completed"] and out["history"] == straight["history"]
+    with pytest.raises(ValueError, match="epoch_limit must be >= 0"):
+        fit_with_early_stopping(small_model(batch_size=4), train, valid, max_epochs=3, epoch_limit=-1)

@@ -9,9 +9,11 @@ from resultgen.common import read_csv, source
 
 CSV, LEAK_CSV = "dna.csv", "dna_split_leak.csv"
 ZOO_ENTRY = Path(__file__).resolve().parents[2] / "deepchem_finetune" / "hub" / "zoo" / "seqcnn_bacteria_mt"
-COMMAND = ("`python benchmarks/dna_benchmark.py --tasks yeast_expression --splits homology random --seeds 0 1 2 "
-           "--pretrained seqcnn_bacteria_mt --max-train 4000 --max-valid 2000 --max-epochs 15 --patience 3` and the "
-           "same with `--tasks ecoli_promoters` (all rows of that task)")
+COMMAND = ("`python benchmarks/dna_benchmark.py --tasks yeast_expression --splits homology --seeds 0 1 2 "
+           "--pretrained seqcnn_bacteria_mt --max-train 4000 --max-valid 2000 --max-epochs 15 --patience 3` (yeast on "
+           "the random split: `--splits random --models kmer` only), the same with `--pretrained seqcnn_yeast_mt "
+           "--models scratch pretrained`, and `--tasks ecoli_promoters --splits homology random` without "
+           "`--max-train`/`--max-valid` (all rows of that task)")
 LEAK_COMMAND = ("`python benchmarks/dna_benchmark.py --tasks yeast_expression --splits homology random --models kmer "
                 "scratch --width 128 --depth 6 --max-valid 2000 --max-epochs 5 --patience 2 --out "
                 "benchmarks/results/dna_split_leak.csv` (all 55,392 training rows)")
@@ -28,10 +30,10 @@ def pretraining_cost() -> str:
     """One line: what the zoo's genome backbone cost (from its provenance)."""
     prov = json.loads((ZOO_ENTRY / "config.json").read_text())["provenance"]
     data = prov["data"]
-    return (f"Pretraining of `seqcnn_bacteria_mt` (from its provenance): {prov['training_seconds'] / 3600:.2f} "
-            f"core-hours ({prov['processes']} process), {prov['steps']:,} steps, {prov['molecules_seen']:,} windows "
-            f"seen ({prov['molecules_seen'] / data['size']:.1f} passes over the {data['size']:,} windows "
-            f"`{data['name']}`); held-out masked-token accuracy "
+    return (f"Pretraining of `seqcnn_bacteria_mt` (from its provenance): {prov['training_seconds'] / 3600:.2f} h of "
+            f"training, wall clock, in {prov['processes']} process(es) on a 2-core machine; {prov['steps']:,} steps, "
+            f"{prov['molecules_seen']:,} windows seen ({prov['molecules_seen'] / data['train_size']:.1f} passes over "
+            f"the {data['train_size']:,} training windows of `{data['name']}`); held-out masked-token accuracy "
             f"{prov['eval_masked_accuracy']:.3f}, perplexity {prov['eval_perplexity']:.2f}.")
 
 

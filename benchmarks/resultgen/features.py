@@ -19,8 +19,9 @@ COMMAND = (f"`deepchem-finetune benchmark --datasets bbbp bace_classification cl
            "--model-option dropout=0.2 --out benchmarks/out/features`, then `cp benchmarks/out/features/results.csv "
            "benchmarks/results/features.csv`; the other arms are the paired grid's rows")
 #: columns of the table: (benchmark model name, header)
-ARMS = [(f"scratch:gnn:{ZOO}", "GNN, scratch"), (f"scratch:{FEATURES}", "GNN + features, scratch"),
-        (FEATURES, f"zoo GNN + features (`{ZOO}`)"), ("mlp+ecfp4+rdkit2d", "features MLP"), ("rf", "RF (ECFP4)"),
+ARMS = [(f"scratch:gnn:{ZOO}", "GNN, scratch"), (f"gnn:{ZOO}", f"zoo GNN (`{ZOO}`)"),
+        (f"scratch:{FEATURES}", "GNN + features, scratch"), (FEATURES, f"zoo GNN + features (`{ZOO}`)"),
+        ("mlp+ecfp4+rdkit2d", "features MLP"), ("rf", "RF (ECFP4)"),
         ("rf_desc", "RF (descriptors)"), ("chemprop", "chemprop v2"), ("chemprop+rdkit2d", "chemprop v2 + RDKit 2D")]
 FOREST = ["rf", "rf_desc"]
 
@@ -36,8 +37,8 @@ def joined(results_dir: Path) -> pd.DataFrame:
     df = df[df["model"].isin(names)]
     hashes = df.groupby(["dataset", "split", "seed"])["split_hash"].nunique()
     if (hashes > 1).any():
-        cells = ", ".join(f"{d} seed {s}" for (d, _, s) in hashes[hashes > 1].index)
-        raise ResultsError(f"{CSV} and {paired.CSV} used different split ids in: {cells}")
+        cells = ", ".join(f"{d} seed {s} ({split} split)" for (d, split, s) in hashes[hashes > 1].index)
+        raise ResultsError(f"rows of {CSV} / {paired.CSV} used different split ids in: {cells}")
     problems = check_protocols(df)
     if problems:
         raise ProtocolMismatch(f"{CSV} + {paired.CSV}: refusing to make one table from rows made under different "
@@ -48,11 +49,14 @@ def joined(results_dir: Path) -> pd.DataFrame:
 def features(results_dir: Path) -> str:
     """RESULTS.md: every arm per dataset, then the paired gains of the zoo GNN + features arm."""
     df = joined(results_dir)
-    lines = paired.arm_table(df, [m for m, _ in ARMS], [n for _, n in ARMS], always_n=False)
-    refs = [f"scratch:{FEATURES}", f"scratch:gnn:{ZOO}"] + FOREST + ["chemprop", "chemprop+rdkit2d"]
+    lines = [paired.protocol_note(df), "",
+             "Test score, mean ± std over seeds (n where fewer than 3); best mean of each row among the arms with all "
+             "seeds in bold; 'partial': some arm has fewer than 3 seeds there.", ""]
+    lines += paired.arm_table(df, [m for m, _ in ARMS], [n for _, n in ARMS], always_n=False)
+    refs = [f"scratch:{FEATURES}", f"gnn:{ZOO}", "mlp+ecfp4+rdkit2d"] + FOREST + ["chemprop", "chemprop+rdkit2d"]
     lines += ["", f"Paired gains of the zoo GNN + features arm (ROC-AUC difference, or RMSE change in %; 95% CI; "
               "wins/ties/losses):", ""]
     lines += paired.gain_table(df, FEATURES, [r for r in refs if r in set(df["model"])])
-    feats = read_csv(results_dir, CSV)
+    from_features = int(df["model"].isin(set(read_csv(results_dir, CSV)["model"])).sum())
     return "\n".join(lines + ["", source([CSV, paired.CSV], len(df), COMMAND)
-                              + f" ({len(feats)} rows from `{CSV}`)"]) + "\n"
+                              + f" ({from_features} of them from `{CSV}`)"]) + "\n"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from resultgen.common import read_csv, source, table
 
 CSV = "workflow_timing.csv"
@@ -19,12 +21,14 @@ def workflow_timing(results_dir: Path) -> str:
     body = []
     for _, r in rows.iterrows():
         if r["command"] == "finetune":
-            what = (f"`finetune --ensemble {int(r['ensemble'])}` on {int(r['molecules']):,} molecules (ESOL example; "
-                    f"members stopped after {r['member_epochs'].replace(' ', ', ')} epochs; ensemble test RMSE "
+            options = "" if pd.isna(r.get("options")) or not str(r.get("options")).strip() else f" {r['options']}"
+            what = (f"`finetune{options}` on {int(r['molecules']):,} molecules (ESOL example; {int(r['ensemble'])} "
+                    f"members from `{r['pretrained']}`, recipe {r['recipe']}, at most {int(r['max_epochs'])} epochs: "
+                    f"stopped after {str(r['member_epochs']).replace(' ', ', ')}; ensemble test RMSE "
                     f"{r['test_rmse']:.2f})")
         else:
-            what = f"`predict` on {int(r['molecules']):,} SMILES (ZINC250k) with that {int(r['ensemble'])}-member model"
+            what = f"`predict` on {int(r['molecules']):,} SMILES with that {int(r['ensemble'])}-member model"
         body.append((what, _minutes(r["wall_seconds"]), f"{int(r['cpu_count'])} cores, {r['cpu']}",
                      str(r["date"])[:10]))
     lines = table(["command", "wall time", "machine", "date"], body)
-    return "\n".join(lines + ["", source([CSV], len(rows), COMMAND)]) + "\n"
+    return "\n".join(lines + ["", source([CSV], len(rows), COMMAND, noun="timed commands")]) + "\n"

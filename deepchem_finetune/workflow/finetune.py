@@ -95,6 +95,7 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     get_recipe(recipe)  # an unknown recipe fails before any work
     _check_out(out, overwrite)
     kind = "smiles" if smiles_column is not None else alphabet
+    prep.check_extra_features(kind, list(extra_features))  # before any ranking or featurizing
     ranking = None
     if str(pretrained).lower() == "auto":  # #26: the top entry of `deepchem-finetune rank` on the training part
         from deepchem_finetune.transfer import rank_csv
@@ -117,7 +118,8 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     preset_opts = preset(recipe, pretrained=artifact is not None, lr=lr)
     head_lr = preset_opts["learning_rate"] * preset_opts["head_lr_mult"]
     echo(f"backbone: {p.source or 'none (trained from scratch)'}; strategy {strategy}; recipe {recipe} "
-         f"{get_recipe(recipe).config}; head lr {head_lr:g}, backbone lr {preset_opts['learning_rate']:g}")
+         f"{get_recipe(recipe).config}; head lr {head_lr:g}, backbone lr {preset_opts['learning_rate']:g}"
+         + (f"; molecule features beside the graph: {', '.join(extra_features)}" if extra_features else ""))
     transformers, mean, std = prep.normalisation(p)
     train, valid = p.dataset("train", transformers), p.dataset("valid", transformers)
     test = p.dataset("test", transformers) if len(p.parts["test"]) else None
@@ -174,7 +176,8 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
                          "strategy": strategy, "strategy_options": members[0].strategy.options, "recipe": recipe,
                          "recipe_options": get_recipe(recipe).config, "learning_rate": preset_opts["learning_rate"],
                          "head_lr": head_lr, "batch_size": batch_size, "max_epochs": max_epochs,
-                         "patience": patience, "metric": metrics["selection_metric"], "split": split_name,
+                         "patience": patience, "extra_features": list(extra_features),
+                         "metric": metrics["selection_metric"], "split": split_name,
                          "split_sizes": list(split_sizes), "seed": seed, "ensemble": ensemble,
                          "model_options": dict(model_options or {})}}
     metrics["seconds"] = round(time.time() - start, 1)

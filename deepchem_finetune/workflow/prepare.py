@@ -73,17 +73,31 @@ class Prepared:
         return dc.data.NumpyDataset(ds.X, ds.y * w, w, ds.ids)  # missing labels stay 0 under normalisation
 
 
+def check_extra_features(kind: str, extra_features: Sequence[str]) -> None:
+    """Refuse ``--extra-features`` for sequence inputs, unknown kinds and a kind named twice (an ``InputError``)."""
+    from deepchem_finetune.featurizers.molecule import FEATURE_KINDS
+    if not extra_features:
+        return
+    if kind != "smiles":
+        raise InputError(f"--extra-features are molecule-level features of SMILES; the input here is {kind}")
+    unknown = [k for k in extra_features if k not in FEATURE_KINDS]
+    if unknown or len(set(extra_features)) != len(extra_features):
+        raise InputError(f"--extra-features {' '.join(extra_features)}: name each of {list(FEATURE_KINDS)} at most "
+                         "once")
+
+
 def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_length: Optional[int],
                 extra_features: Sequence[str] = ()):
     from deepchem_finetune.featurizers import (MolGraphFeaturizer, NucleotideTokenizer, ProteinTokenizer,
                                                featurizer_from_spec)
-    if extra_features and kind != "smiles":
-        raise InputError(f"--extra-features are molecule-level features of SMILES; the input here is {kind}")
+    check_extra_features(kind, extra_features)
     if extra_features and source is not None:
         spec = hub.read_pretrained(source).featurizer
         if spec["name"] != "MolGraphFeaturizer":
             raise InputError(f"--extra-features go beside a graph backbone; pretrained {source!r} reads "
                              f"{spec['name']} inputs")
+        if max_length is not None:
+            raise InputError("--max-length applies to sequences trained from scratch, not to SMILES graphs")
         config = {**spec["config"], "extra_features": list(extra_features)}
         return featurizer_from_spec({**spec, "config": config})
     if source is not None:
