@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import deepchem_finetune  # noqa: E402,F401  (silences DeepChem's import chatter)
 
-from resultgen import ablation, dna, earlier, features, hu2020, paired, ranking, timing  # noqa: E402
+from resultgen import ablation, dna, earlier, features, hu2020, paired, ranking, throughput, timing  # noqa: E402
 from resultgen.common import RESULTS_DIR, ResultsError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +36,7 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
     },
     "benchmarks/RESULTS.md": {
         "paired_moleculenet": paired.paired_moleculenet,
+        "throughput_vs_chemprop": throughput.throughput_vs_chemprop,
         "zoo_gain": earlier.zoo_gain,
         "demo_checkpoint_choice": earlier.demo_checkpoint_choice,
         "hu2020": hu2020.hu2020,
