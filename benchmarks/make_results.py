@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import deepchem_finetune  # noqa: E402,F401  (silences DeepChem's import chatter)
 
-from resultgen import ablation, dna, earlier, features, hu2020, paired, ranking, throughput, timing  # noqa: E402
+from resultgen import ablation, dna, earlier, features, hu2020, paired, ranking, recipe, throughput, timing  # noqa: E402
 from resultgen.common import RESULTS_DIR, ResultsError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +44,7 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
         "descriptor_ablation": ablation.descriptor_ablation,
         "descriptor_ablation_budget": ablation.descriptor_ablation_budget,
         "rank_validation": ranking.rank_validation,
+        "recipe_ensemble": recipe.recipe_ensemble,
         "features": features.features,
         "dna": dna.dna,
     },
