@@ -17,7 +17,6 @@ import csv
 import gzip
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -33,18 +32,9 @@ from deepchem_finetune import __version__, storage  # noqa: E402
 from deepchem_finetune.benchmark.protocol import git_commit  # noqa: E402
 from deepchem_finetune.examples import path as example_path  # noqa: E402
 from deepchem_finetune.workflow.folder import MARKER  # noqa: E402
+from throughput import cpu_model  # noqa: E402  (benchmarks/throughput.py, beside this script)
 
 CLI = [sys.executable, "-m", "deepchem_finetune.cli"]
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 def read_smiles(path: str, n: int) -> list:
@@ -96,7 +86,7 @@ def main(argv=None):
     pd.DataFrame({"smiles": smiles}).to_csv(predict_csv, index=False)
     extra = [tok for opt in args.finetune_option for tok in shlex.split(opt)]
     common = {"package_version": __version__, "git_commit": git_commit(), "date": datetime.now(timezone.utc)
-              .strftime("%Y-%m-%dT%H:%M:%SZ"), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
+              .strftime("%Y-%m-%dT%H:%M:%SZ"), "cpu": cpu_model(), "cpu_count": os.cpu_count(),
               "torch_threads_env": os.environ.get("OMP_NUM_THREADS", "")}
     rows = []
     with open(work / "commands.log", "w") as log:

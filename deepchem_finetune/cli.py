@@ -152,6 +152,7 @@ _RANK_ESTIMATORS, _RANK_DEFAULT = ("logme", "ridge_probe", "knn"), "logme"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from deepchem_finetune.workflow.commands import add_commands, add_table_arguments
     parser = argparse.ArgumentParser(prog="deepchem-finetune",
                                      description="Transfer learning for DeepChem: pretrain, load, fine-tune.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -270,19 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rank = sub.add_parser("rank", help="rank the zoo's backbones for a CSV by a transferability estimate on its "
                                        "training part (seconds; no fine-tuning)")
-    rank.add_argument("data", help="CSV file (optionally .gz) with an input column and target columns")
-    inputs = rank.add_mutually_exclusive_group(required=True)
-    inputs.add_argument("--smiles-column", help="column of SMILES")
-    inputs.add_argument("--sequence-column", help="column of protein / DNA / RNA sequences (see --alphabet)")
-    rank.add_argument("--alphabet", default="protein", choices=["protein", "dna", "rna"],
-                      help="of --sequence-column (default protein)")
-    rank.add_argument("--target-columns", nargs="+", required=True, help="label columns (empty cell: missing)")
-    rank.add_argument("--task-type", default="auto", choices=["auto", "classification", "regression"],
-                      help="auto: classification when every label is 0 or 1")
-    rank.add_argument("--split", help="as finetune splits: scaffold (SMILES default), random (sequence default) or "
-                                      "column:NAME; the ranking uses the train part only")
-    rank.add_argument("--split-sizes", nargs=3, type=float, default=[0.8, 0.1, 0.1],
-                      metavar=("TRAIN", "VALID", "TEST"))
+    add_table_arguments(rank)  # read and split as finetune does; the ranking uses the train part only
     rank.add_argument("--seed", type=int, default=0, help="random split, subsample and scratch weights")
     rank.add_argument("--entries", nargs="+", help="candidates: zoo names, pretrained folders, scratch, "
                                                    "scratch:<source>, ecfp4 (default: the whole zoo, scratch, ecfp4)")
@@ -297,7 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
     zoo = sub.add_parser("zoo", help="list the pretrained backbones shipped with the package")
     zoo.set_defaults(func=_cmd_zoo)
 
-    from deepchem_finetune.workflow.commands import add_commands
     add_commands(sub)  # finetune, predict, example: the two-command workflow on your own CSV
     return parser
 

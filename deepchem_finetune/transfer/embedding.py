@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from deepchem_finetune import hub
-from deepchem_finetune.workflow.prepare import _READS as READS  # featurizer spec names that read each input kind
+from deepchem_finetune.workflow.prepare import READS  # featurizer spec names that read each input kind
 from deepchem_finetune.workflow.prepare import RECOMMENDED_PRETRAINED as DEFAULT_ENTRY  # scratch = its twin
 
 __all__ = ["Candidate", "DEFAULT_ENTRY", "READS", "resolve_candidates", "default_candidates", "embed_all"]
@@ -33,6 +33,7 @@ class Candidate:
     kind: str                          # "pretrained", "scratch" or "fingerprint"
     source: Optional[str] = None       # pretrained source whose backbone (and weights, unless scratch) is used
     featurizer: Optional[dict] = None  # featurizer spec (None: fingerprint)
+    artifact: Optional[hub.PretrainedArtifact] = field(default=None, repr=False)  # the source, read once
     skipped: Optional[str] = None      # why it was not scored
     timings: Dict[str, float] = field(default_factory=dict)
 
@@ -83,7 +84,7 @@ def resolve_candidates(names: Sequence[str], kind: str = "smiles") -> List[Candi
             except Exception as err:  # an unreadable entry is reported, not fatal
                 candidate.skipped = f"cannot be read: {err}"
             else:
-                candidate.featurizer = artifact.featurizer
+                candidate.artifact, candidate.featurizer = artifact, artifact.featurizer
                 reads = artifact.featurizer.get("name")
                 if reads not in READS[kind]:
                     what = next((k for k, v in READS.items() if reads in v), "other")
@@ -92,8 +93,9 @@ def resolve_candidates(names: Sequence[str], kind: str = "smiles") -> List[Candi
     return out
 
 
-def _spec_key(spec: dict) -> str:
-    return json.dumps(spec, sort_keys=True)
+def _spec_key(candidate: Candidate) -> str:
+    """What candidates that share a featurization have in common: the featurizer spec (ECFP4 for a fingerprint)."""
+    return ECFP if candidate.featurizer is None else json.dumps(candidate.featurizer, sort_keys=True)
 
 
 def _featurize(values: Sequence[str], spec: Optional[dict]):
@@ -117,15 +119,14 @@ def _featurize(values: Sequence[str], spec: Optional[dict]):
 
 def _backbone(candidate: Candidate, seed: int) -> torch.nn.Module:
     """The candidate's backbone in eval mode: pretrained weights, or random ones drawn with ``seed``."""
-    from deepchem_finetune.backbones import MolGNN, SeqCNN
-    artifact = hub.read_pretrained(candidate.source)
-    classes = {"MolGNN": MolGNN, "SeqCNN": SeqCNN}
+    from deepchem_finetune.backbones import BACKBONES
+    artifact = candidate.artifact
     name = artifact.backbone["name"]
-    if name not in classes:
+    if name not in BACKBONES:
         raise ValueError(f"{candidate.source}: unknown backbone {name!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        backbone = classes[name](**artifact.backbone["config"])
+        backbone = BACKBONES[name](**artifact.backbone["config"])
     if candidate.kind == "pretrained":
         hub.load_weights(backbone, artifact, None, label=candidate.source)
     return backbone.eval()
@@ -177,7 +178,7 @@ def embed_all(candidates: List[Candidate], values: Sequence[str], seed: int = 0,
     for c in candidates:
         if c.skipped:
             continue
-        key = _spec_key(c.featurizer) if c.featurizer is not None else ECFP
+        key = _spec_key(c)
         if key not in features:
             start = time.perf_counter()
             features[key] = _featurize(values, c.featurizer)
@@ -188,10 +189,10 @@ def embed_all(candidates: List[Candidate], values: Sequence[str], seed: int = 0,
     active = [c for c in candidates if not c.skipped]
     common = np.arange(len(values), dtype=np.int64)
     for c in active:
-        common = np.intersect1d(common, features[_spec_key(c.featurizer) if c.featurizer else ECFP][1])
+        common = np.intersect1d(common, features[_spec_key(c)][1])
     embeddings = {}
     for c in active:
-        feats, kept = features[_spec_key(c.featurizer) if c.featurizer else ECFP]
+        feats, kept = features[_spec_key(c)]
         take = np.searchsorted(kept, common)
         start = time.perf_counter()
         if c.kind == "fingerprint":

@@ -18,12 +18,13 @@ import numpy as np
 from deepchem_finetune.transfer.embedding import DEFAULT_ENTRY, default_candidates, embed_all, resolve_candidates
 from deepchem_finetune.transfer.estimators import ESTIMATORS, MEANING, score_features
 from deepchem_finetune.workflow.folder import json_safe
+from deepchem_finetune.workflow.table import task_type_of
 
 __all__ = ["DEFAULT_ESTIMATOR", "MAX_MOLECULES", "Ranking", "rank_zoo", "best_entry"]
 
-#: the estimator ``rank`` and ``finetune --pretrained auto`` use, chosen by ``benchmarks/rank_validation.py``: over 14
-#: datasets of measured paired fine-tuning gains the highest mean Spearman (+0.49; kNN +0.42, 2-epoch fine-tune
-#: +0.44, ridge probe +0.38), the most top picks that were the measured best (10/14, as kNN), and milliseconds a score
+#: the estimator ``rank`` and ``finetune --pretrained auto`` use, chosen by ``benchmarks/rank_validation.py``: over 18
+#: datasets of measured paired fine-tuning gains a mean Spearman of +0.47 (kNN +0.47, 2-epoch fine-tune +0.46, ridge
+#: probe +0.39), the measured best picked 12/18 (kNN 13/18, a one-dataset margin), and milliseconds a score
 DEFAULT_ESTIMATOR = "logme"
 #: how far the default estimator's pick can be trusted (benchmarks/results/rank_validation.csv), printed under the table
 TRUST = ("trust: see the rank validation in benchmarks/RESULTS.md: on the datasets measured so far LogME gets "
@@ -104,15 +105,6 @@ def _secs(value) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _task_type(y: np.ndarray, task_type: str) -> str:
-    if task_type == "auto":
-        given = y[np.isfinite(y)]
-        return "classification" if len(given) and np.isin(given, (0.0, 1.0)).all() else "regression"
-    if task_type not in ("classification", "regression"):
-        raise ValueError(f"task_type must be 'auto', 'classification' or 'regression', got {task_type!r}")
-    return task_type
-
-
 def rank_zoo(inputs: Sequence[str], y, task_type: str = "auto", candidates: Optional[Sequence[str]] = None,
              estimator: Union[str, Sequence[str]] = DEFAULT_ESTIMATOR, kind: str = "smiles",
              max_molecules: Optional[int] = MAX_MOLECULES, seed: int = 0, data: Optional[Dict] = None) -> Ranking:
@@ -160,7 +152,7 @@ def rank_zoo(inputs: Sequence[str], y, task_type: str = "auto", candidates: Opti
     labelled = np.nonzero(np.isfinite(y).any(axis=1))[0]
     if len(labelled) < 10:
         raise ValueError(f"only {len(labelled)} labelled inputs: a ranking needs at least 10")
-    task_type = _task_type(y, task_type)
+    task_type = task_type_of(y, task_type)
     if max_molecules is not None and len(labelled) > max_molecules:
         labelled = np.sort(np.random.default_rng(seed).choice(labelled, max_molecules, replace=False))
     values, y = [inputs[i] for i in labelled], y[labelled]

@@ -82,21 +82,33 @@ def _cmd_example(args) -> int:
     return 0
 
 
+def add_table_arguments(parser) -> None:
+    """The arguments that say how to read and split the user's CSV, shared by ``finetune`` and ``rank`` (which
+    splits it as ``finetune`` does): the file, its input column, targets, task type and split."""
+    parser.add_argument("data", help="CSV (or .csv.gz) with an input column and measured values")
+    inputs = parser.add_mutually_exclusive_group(required=True)
+    inputs.add_argument("--smiles-column", help="column of SMILES")
+    inputs.add_argument("--sequence-column", help="column of protein / DNA / RNA sequences (see --alphabet)")
+    parser.add_argument("--alphabet", default="protein", choices=["protein", "dna", "rna"],
+                        help="of --sequence-column (default protein)")
+    parser.add_argument("--target-columns", nargs="+", required=True,
+                        help="measured values; empty cells are missing")
+    parser.add_argument("--task-type", default="auto", choices=["auto", "classification", "regression"],
+                        help="auto (default): classification when every label is 0 or 1, else regression")
+    parser.add_argument("--split", help="scaffold (SMILES default), random (sequence default) or column:NAME (a "
+                                        "column holding train / valid / test per row)")
+    parser.add_argument("--split-sizes", nargs=3, type=float, default=[0.8, 0.1, 0.1],
+                        metavar=("TRAIN", "VALID", "TEST"),
+                        help="fractions for scaffold / random splits (default 0.8 0.1 0.1)")
+
+
 def add_commands(sub) -> None:
     """Add ``finetune``, ``predict`` and ``example`` to the subparsers ``sub`` of ``deepchem-finetune``."""
     from deepchem_finetune.workflow.prepare import RECOMMENDED_PRETRAINED
     ft = sub.add_parser("finetune",
                         help="fine-tune an ensemble from a zoo backbone on your CSV; writes a model folder")
-    ft.add_argument("data", help="CSV (or .csv.gz) with an input column and measured values")
+    add_table_arguments(ft)
     ft.add_argument("--out", required=True, help="model folder to write")
-    inputs = ft.add_mutually_exclusive_group(required=True)
-    inputs.add_argument("--smiles-column", help="column of SMILES")
-    inputs.add_argument("--sequence-column", help="column of protein / DNA / RNA sequences (see --alphabet)")
-    ft.add_argument("--alphabet", default="protein", choices=["protein", "dna", "rna"],
-                    help="of --sequence-column (default protein)")
-    ft.add_argument("--target-columns", nargs="+", required=True, help="measured values; empty cells are missing")
-    ft.add_argument("--task-type", default="auto", choices=["auto", "classification", "regression"],
-                    help="auto (default): classification when every label is 0 or 1, else regression")
     ft.add_argument("--pretrained", help="zoo name, pretrained folder, 'none' (from scratch) or 'auto' (the top "
                     "entry of `deepchem-finetune rank` on the training part; the ranking is saved in the model "
                     f"folder as ranking.json / ranking.txt); default the zoo's recommended backbone: "
@@ -107,11 +119,6 @@ def add_commands(sub) -> None:
                     help="e.g. alpha=0.01 for l2_sp, decay=0.8 for layerwise_lr, head_lr_mult=5 (repeatable)")
     ft.add_argument("--recipe", default="stable", choices=sorted(RECIPES), help="default stable; " + _recipe_help())
     ft.add_argument("--lr", type=float, help="peak learning rate of the head (default: the recipe's)")
-    ft.add_argument("--split", help="scaffold (SMILES default), random (sequence default) or column:NAME (a column "
-                                    "holding train / valid / test per row)")
-    ft.add_argument("--split-sizes", nargs=3, type=float, default=[0.8, 0.1, 0.1],
-                    metavar=("TRAIN", "VALID", "TEST"),
-                    help="fractions for scaffold / random splits (default 0.8 0.1 0.1)")
     ft.add_argument("--seed", type=int, default=0, help="split seed; member k uses seed + k (default 0)")
     ft.add_argument("--ensemble", type=int, default=5, help="members, each selected on the validation part (default 5)")
     ft.add_argument("--max-epochs", type=int, default=100, help="default 100")

@@ -16,15 +16,15 @@ from deepchem_finetune.workflow.table import InputError
 
 dc = import_deepchem_quietly()
 
-__all__ = ["RECOMMENDED_PRETRAINED", "default_pretrained", "Prepared", "prepare", "split_parts"]
+__all__ = ["RECOMMENDED_PRETRAINED", "READS", "default_pretrained", "Prepared", "prepare", "split_parts"]
 
 #: the zoo backbone ``finetune`` starts from by default, per input kind (None: from scratch). The one place to change
 #: when a better zoo entry (the flagship) lands.
 RECOMMENDED_PRETRAINED: Dict[str, Optional[str]] = {"smiles": "gin_zinc60k_desc30", "protein": "seqcnn_uniprot_mt",
                                                     "dna": None, "rna": None}
 #: featurizers that read each input kind
-_READS = {"smiles": ("MolGraphFeaturizer", "MolGraphConvFeaturizer", "SmilesTokenizer"),
-          "protein": ("ProteinTokenizer",), "dna": ("NucleotideTokenizer",), "rna": ("NucleotideTokenizer",)}
+READS = {"smiles": ("MolGraphFeaturizer", "MolGraphConvFeaturizer", "SmilesTokenizer"),
+         "protein": ("ProteinTokenizer",), "dna": ("NucleotideTokenizer",), "rna": ("NucleotideTokenizer",)}
 
 
 def default_pretrained(kind: str, pretrained: Optional[str]) -> Optional[str]:
@@ -102,9 +102,9 @@ def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_len
         return featurizer_from_spec({**spec, "config": config})
     if source is not None:
         spec = hub.read_pretrained(source).featurizer
-        if spec["name"] not in _READS[kind]:
+        if spec["name"] not in READS[kind]:
             raise InputError(f"pretrained {source!r} reads {spec['name']} inputs, not {kind} "
-                             f"({', '.join(_READS[kind])} do); pass another --pretrained, or none")
+                             f"({', '.join(READS[kind])} do); pass another --pretrained, or none")
         if max_length is not None:
             raise InputError("--max-length applies when training from scratch; the pretrained tokenizer has its own")
         return featurizer_from_spec(spec)

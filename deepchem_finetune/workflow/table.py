@@ -97,6 +97,23 @@ def _number(text: str) -> float:
     return float(t)  # ValueError for anything else
 
 
+def task_type_of(y: np.ndarray, task_type: str = "auto") -> str:
+    """``task_type`` checked, or for ``"auto"`` inferred from the labels ``y`` (NaN = missing): classification when
+    every given label is 0 or 1, else regression.
+
+    Examples
+    --------
+    >>> task_type_of(np.array([[0.0, np.nan], [1.0, 1.0]])), task_type_of(np.array([0.5, 1.0]))
+    ('classification', 'regression')
+    """
+    if task_type == "auto":
+        given = y[np.isfinite(y)]
+        return "classification" if len(given) and np.isin(given, (0.0, 1.0)).all() else "regression"
+    if task_type not in ("classification", "regression"):
+        raise ValueError(f"task_type must be 'auto', 'classification' or 'regression', got {task_type!r}")
+    return task_type
+
+
 def parse_labels(df: pd.DataFrame, targets: Sequence[str], task_type: str = "auto"
                  ) -> Tuple[np.ndarray, str, Dict[int, str]]:
     """Labels ``(n_rows, n_targets)`` with NaN for missing ones, the task type and the rows that cannot be used.
@@ -123,11 +140,7 @@ def parse_labels(df: pd.DataFrame, targets: Sequence[str], task_type: str = "aut
             if not math.isfinite(y[row, t]) and not np.isnan(y[row, t]):
                 problems.setdefault(row, f"label {text!r} in column {column!r} is not finite")
                 y[row, t] = np.nan
-    given = y[np.isfinite(y)]
-    if task_type == "auto":
-        task_type = "classification" if len(given) and np.isin(given, (0.0, 1.0)).all() else "regression"
-    if task_type not in ("classification", "regression"):
-        raise ValueError(f"task_type must be 'auto', 'classification' or 'regression', got {task_type!r}")
+    task_type = task_type_of(y, task_type)
     if task_type == "classification":
         for row, t in zip(*np.nonzero(np.isfinite(y) & ~np.isin(y, (0.0, 1.0)))):
             problems.setdefault(int(row), f"label {df[targets[t]].iloc[row]!r} in column {targets[t]!r} is not 0 or "
