@@ -14,11 +14,11 @@ Examples
 >>> ranking = rank_zoo(train_smiles, train_labels)  # doctest: +SKIP
 >>> print(ranking.table()); ranking.best_pretrained  # doctest: +SKIP
 """
-from deepchem_finetune.transfer.csv_input import rank_csv
+from deepchem_finetune.transfer.csv_input import rank_csv, rank_prepared
 from deepchem_finetune.transfer.embedding import DEFAULT_ENTRY, default_candidates, resolve_candidates
 from deepchem_finetune.transfer.estimators import ESTIMATORS, MEANING, knn_agreement, logme, ridge_probe
 from deepchem_finetune.transfer.ranking import DEFAULT_ESTIMATOR, MAX_MOLECULES, Ranking, best_entry, rank_zoo
 
-__all__ = ["rank_zoo", "best_entry", "rank_csv", "Ranking", "DEFAULT_ESTIMATOR", "MAX_MOLECULES", "DEFAULT_ENTRY",
+__all__ = ["rank_zoo", "best_entry", "rank_csv", "rank_prepared", "Ranking", "DEFAULT_ESTIMATOR", "MAX_MOLECULES", "DEFAULT_ENTRY",
            "ESTIMATORS", "MEANING", "logme", "ridge_probe", "knn_agreement", "default_candidates",
            "resolve_candidates"]

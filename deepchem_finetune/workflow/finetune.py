@@ -96,17 +96,21 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     _check_out(out, overwrite)
     kind = "smiles" if smiles_column is not None else alphabet
     prep.check_extra_features(kind, list(extra_features))  # before any ranking or featurizing
-    ranking = None
+    column = smiles_column or sequence_column
+    ranking = p = None
     if str(pretrained).lower() == "auto":  # #26: the top entry of `deepchem-finetune rank` on the training part
-        from deepchem_finetune.transfer import rank_csv
-        ranking = rank_csv(data, targets, smiles_column, sequence_column, alphabet, task_type, split, split_sizes,
-                           seed, skip_invalid, max_length)
+        from deepchem_finetune.transfer import rank_prepared
+        scratch = prep.prepare(data, column, kind, list(targets), task_type, "none", split, split_sizes, seed,
+                               skip_invalid, max_length, extra_features)
+        ranking = rank_prepared(scratch, split, split_sizes, seed)
         pretrained = ranking.best_pretrained or "none"
         echo(f"--pretrained auto ranked the zoo on the training part:\n{ranking.table()}")
+        p = prep.reuse(scratch, pretrained, max_length, extra_features)  # None: the pick reads other inputs
     if strategy == "l2_sp" and prep.default_pretrained(kind, pretrained) is None:
         raise InputError("--strategy l2_sp pulls the weights toward the pretrained ones: it needs --pretrained")
-    p = prep.prepare(data, smiles_column or sequence_column, kind, list(targets), task_type, pretrained, split,
-                     split_sizes, seed, skip_invalid, max_length, extra_features)
+    if p is None:
+        p = prep.prepare(data, column, kind, list(targets), task_type, pretrained, split, split_sizes, seed,
+                         skip_invalid, max_length, extra_features)
     echo(f"read {data}: {p.n_rows} rows; input column {p.column!r} ({kind}); targets {p.targets} "
          f"({p.task_type}, {'inferred from the labels' if p.inferred else 'as given'})")
     if p.problems:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -16,7 +16,7 @@ from deepchem_finetune.workflow.table import InputError
 
 dc = import_deepchem_quietly()
 
-__all__ = ["RECOMMENDED_PRETRAINED", "READS", "default_pretrained", "Prepared", "prepare", "split_parts"]
+__all__ = ["RECOMMENDED_PRETRAINED", "READS", "default_pretrained", "Prepared", "prepare", "reuse", "split_parts"]
 
 #: the zoo backbone ``finetune`` starts from by default, per input kind (None: from scratch). The one place to change
 #: when a better zoo entry (the flagship) lands.
@@ -159,6 +159,32 @@ def prepare(path: str, column: str, kind: str, targets: Sequence[str], task_type
         raise InputError(f"none of the {len(df)} rows of {path} can be used")
     prepared.parts = split_parts(prepared, split, split_sizes, seed, split_column)
     return prepared
+
+
+def reuse(prepared: Prepared, pretrained: Optional[str], max_length: Optional[int] = None,
+          extra_features: Sequence[str] = ()) -> Optional[Prepared]:
+    """``prepared`` for another ``--pretrained`` (``finetune --pretrained auto`` prepares once, ranks, then picks):
+    the same rows, features and split when the picked backbone reads the very same featurizer spec, with its source
+    set; None when the CSV must be featurized again with :func:`prepare`.
+
+    Examples
+    --------
+    >>> from deepchem_finetune import examples
+    >>> p = prepare(examples.path("esol"), "smiles", "smiles", ["logS"], pretrained="none")
+    >>> reuse(p, "gin_zinc60k_desc30").source, reuse(p, "hu2020_gcn_contextpred")
+    ('gin_zinc60k_desc30', None)
+    """
+    from deepchem_finetune.featurizers import featurizer_spec
+    source = default_pretrained(prepared.kind, pretrained)
+    if source == prepared.source:
+        return prepared
+    try:
+        featurizer = _featurizer(prepared.kind, source, prepared.values, max_length, extra_features)
+    except InputError:
+        return None  # prepare() raises it with the full message
+    if featurizer_spec(featurizer) != featurizer_spec(prepared.featurizer):
+        return None
+    return replace(prepared, source=source, featurizer=featurizer)
 
 
 def split_parts(prepared: Prepared, split: str, sizes: Sequence[float], seed: int,
