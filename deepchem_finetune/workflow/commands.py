@@ -84,7 +84,17 @@ def _cmd_example(args) -> int:
 
 def add_table_arguments(parser) -> None:
     """The arguments that say how to read and split the user's CSV, shared by ``finetune`` and ``rank`` (which
-    splits it as ``finetune`` does): the file, its input column, targets, task type and split."""
+    splits it as ``finetune`` does): the file, its input column, targets, task type and split.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_table_arguments(parser)
+    >>> args = parser.parse_args(["data.csv", "--smiles-column", "smiles", "--target-columns", "y"])
+    >>> args.split, args.split_sizes, args.task_type
+    (None, [0.8, 0.1, 0.1], 'auto')
+    """
     parser.add_argument("data", help="CSV (or .csv.gz) with an input column and measured values")
     inputs = parser.add_mutually_exclusive_group(required=True)
     inputs.add_argument("--smiles-column", help="column of SMILES")

@@ -74,7 +74,16 @@ class Prepared:
 
 
 def check_extra_features(kind: str, extra_features: Sequence[str]) -> None:
-    """Refuse ``--extra-features`` for sequence inputs, unknown kinds and a kind named twice (an ``InputError``)."""
+    """Refuse ``--extra-features`` for sequence inputs, unknown kinds and a kind named twice (an ``InputError``).
+
+    Examples
+    --------
+    >>> check_extra_features("smiles", ["ecfp4", "rdkit2d"])
+    >>> check_extra_features("protein", ["ecfp4"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    deepchem_finetune.workflow.table.InputError: --extra-features are molecule-level features of SMILES; ...
+    """
     from deepchem_finetune.featurizers.molecule import FEATURE_KINDS
     if not extra_features:
         return
