@@ -241,3 +241,23 @@ def test_report_of_a_pretrained_model_alone_has_no_budget_section(tmp_path):
     summary = (tmp_path / "m" / "summary.md").read_text()
     assert "| tox21 |" in summary and "0.720" in summary
     assert "Gain vs pretraining budget" not in summary
+
+
+def test_quick_benchmark_feature_arms_share_the_split(tmp_path, cache_dir):
+    """``gnn+``, ``seqcnn+`` (the twin of a pretrained SMILES backbone: its architecture and tokenizer, plus the
+    features) and ``mlp+`` arms: molecule features beside the embedding, run on the same split ids as the plain arms.
+    (The pretrained arm itself is left out here: its corpus-overlap count reads all of ZINC250k, ~2.5 min.)"""
+    require_shared(MOLECULENET_DIR / "delaney-processed.csv")
+    models = ["gnn+ecfp4", "mlp+ecfp4", "scratch:seqcnn+ecfp4:seqcnn_zinc250k_smiles_mt", "rf"]
+    df = run_benchmark(["delaney"], models, seeds=[0], quick=True, out_dir=str(tmp_path / "b"),
+                       data_dir=str(MOLECULENET_DIR), progress=False)
+    assert sorted(df["model"]) == sorted(models)
+    assert df["split_hash"].nunique() == 1 and df["test"].between(0, 10).all()
+    from deepchem_finetune.benchmark.protocol import short_hash
+    from deepchem_finetune.hub import read_pretrained, with_extra_features
+    zoo = read_pretrained("seqcnn_zinc250k_smiles_mt").featurizer  # the twin: the zoo tokenizer plus ECFP4
+    twin = df[df["model"] == "scratch:seqcnn+ecfp4:seqcnn_zinc250k_smiles_mt"].iloc[0]
+    assert twin["featurizer"] == f"SmilesTokenizer:{short_hash(with_extra_features(zoo, ['ecfp4']))}"
+    with pytest.raises(ValueError, match="molecule features need SMILES"):
+        run_benchmark(["flip_gb1:two_vs_rest"], ["seqcnn+ecfp4"], seeds=[0], quick=True, out_dir=str(tmp_path / "c"),
+                      protein_dir=str(SHARED_DATA / "protein"), progress=False)

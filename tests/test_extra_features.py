@@ -104,3 +104,65 @@ def test_features_only_mlp_reads_no_graph():
     assert losses[-1] < 0.2 * losses[0]
     with pytest.raises(ValueError, match="needs a featurizer with extra_features"):
         FeatureMLPModel(1, featurizer=dft.MolGraphFeaturizer())
+
+
+# ------------------------------------------------------------------------- the SMILES SeqCNN takes them too
+def smiles_tokenizer(**kw):
+    return dft.SmilesTokenizer.build(SMILES, max_length=24, **kw)
+
+
+def small_seq(tokenizer, **kw):
+    return dft.SeqCNNModel(1, mode="regression", featurizer=tokenizer, width=16, depth=2, seed=0, **kw)
+
+
+def test_smiles_tokenizer_rows_carry_molecule_features():
+    tok = smiles_tokenizer(extra_features=["ecfp4", "rdkit2d"])
+    X = tok.featurize(SMILES[:3])
+    assert X.dtype == object and X.shape == (3,)
+    np.testing.assert_array_equal(X[0].tokens, smiles_tokenizer().featurize(SMILES[:1])[0])  # same tokens as without
+    np.testing.assert_array_equal(X[1].molecule_features,
+                                  dft.MolGraphFeaturizer(extra_features=["ecfp4", "rdkit2d"]).featurize(
+                                      [SMILES[1]])[0].molecule_features)  # same features as the graph featurizer's
+    assert featurizer_from_spec(tok.get_spec()).extra_features == ("ecfp4", "rdkit2d")
+    assert "extra_features" not in smiles_tokenizer().get_spec()["config"]  # old specs unchanged
+    assert str(tok) != str(smiles_tokenizer(extra_features=["ecfp4"])) != str(smiles_tokenizer())  # cache keys
+    skip = smiles_tokenizer(extra_features=["ecfp4"], on_error="skip")
+    out = skip.featurize(["CCO", "C1CC"])
+    assert out[1].size == 0 and skip.skipped[0][0] == 1  # DeepChem's failure marker, recorded
+    with pytest.raises(ValueError, match="needs|feed a task head"):
+        small_seq(tok, objective="masked_tokens")
+
+
+def test_seqcnn_with_features_scaler_checkpoint_and_mismatches(tmp_path):
+    tok = smiles_tokenizer(extra_features=["rdkit2d"])
+    train, other = dataset(tok, SMILES[:20]), dataset(tok, SMILES[20:])
+    model = small_seq(tok, model_dir=str(tmp_path / "m"))
+    model.fit(train, nb_epoch=2)
+    expected = np.nanmedian(np.stack([r.molecule_features for r in train.X]).astype(np.float64), 0)
+    torch.testing.assert_close(model.head.scaler.center, torch.as_tensor(expected, dtype=torch.float32))
+    model.save_checkpoint(max_checkpoints_to_keep=1)
+    restored = small_seq(tok, model_dir=str(tmp_path / "m"))
+    restored.restore()
+    np.testing.assert_array_equal(restored.predict(other), model.predict(other))
+    # the head sees the features: changing them changes the prediction, the tokens kept
+    shifted = dataset(tok, SMILES[20:])
+    for r in shifted.X:
+        r.molecule_features = r.molecule_features + 5.0
+    assert not np.allclose(model.predict(shifted), model.predict(other))
+    # a pretrained SMILES backbone takes features at fine-tuning time; wrong inputs are named
+    zoo = dft.SeqCNNModel.from_pretrained("seqcnn_zinc250k_smiles_mt", n_tasks=1, mode="regression",
+                                          extra_features=["ecfp4"], seed=0)
+    assert zoo.extra_dim == len(feature_names(["ecfp4"])) and zoo.get_featurizer().extra_features == ("ecfp4",)
+    zoo_data = dataset(zoo.get_featurizer(), SMILES[:10])
+    zoo.fit(zoo_data, nb_epoch=1)
+    with pytest.raises(SpecMismatchError, match="molecule-level features"):
+        zoo.predict(dataset(featurizer_from_spec({**zoo.featurizer_spec, "config": {
+            **zoo.featurizer_spec["config"], "extra_features": ["rdkit2d"]}}), SMILES[:10]))
+    plain = dft.SeqCNNModel.from_pretrained("seqcnn_zinc250k_smiles_mt", n_tasks=1, mode="regression", seed=0)
+    with pytest.raises(SpecMismatchError, match="built without them"):
+        plain.predict(zoo_data)
+    with pytest.raises(ValueError, match="carry none"):
+        zoo.predict(dataset(plain.get_featurizer(), SMILES[:10]))
+    # predict_sequences featurizes with the features and keeps invalid rows as NaN
+    pred = model.predict_sequences(["CCO", "C1CC"], skip_invalid=True)
+    assert np.isfinite(pred[0]).all() and np.isnan(pred[1]).all()

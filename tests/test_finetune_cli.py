@@ -192,7 +192,7 @@ def test_example_command(tmp_path, capsys):
     assert (examples.path("esol").endswith("esol.csv"))
 
 
-@pytest.mark.parametrize("pretrained", ["none", "gin_zinc60k_desc30"])
+@pytest.mark.parametrize("pretrained", ["none", "gin_zinc60k_desc30", "seqcnn_zinc250k_smiles_mt"])
 def test_extra_features_travel_from_finetune_to_predict(esol, tmp_path, pretrained):
     from deepchem_finetune.featurizers.molecule import FEATURE_KINDS
     out, new, pred = tmp_path / "model", tmp_path / "new.csv", tmp_path / "pred.csv"

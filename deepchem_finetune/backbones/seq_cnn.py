@@ -164,10 +164,11 @@ class SeqCNN(nn.Module):
         scores = self.attention(h).masked_fill(~m, float("-inf"))
         return (torch.softmax(scores, dim=1) * h).sum(1)
 
-    def encode(self, tokens: torch.Tensor) -> Encoding:
+    def encode(self, tokens) -> Encoding:
         """Per-position representations, the pooled embedding and the mask of real tokens (the backbone API every
-        objective uses)."""
-        h, mask = self.encode_tokens(tokens)
+        objective uses). ``tokens``: a LongTensor, or a batch holding one as ``tokens`` (a ``TokenBatch``, whose
+        molecule-level features are the task head's)."""
+        h, mask = self.encode_tokens(getattr(tokens, "tokens", tokens))
         return Encoding(h, self.readout(h, mask), mask)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

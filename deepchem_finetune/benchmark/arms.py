@@ -33,7 +33,7 @@ from deepchem_finetune.benchmark.peers import PEERS
 from deepchem_finetune.benchmark.protocol import model_fields
 from deepchem_finetune.data import dataset_mode, load_moleculenet
 from deepchem_finetune.featurizers import MolGraphFeaturizer, ProteinTokenizer, featurizer_from_spec
-from deepchem_finetune.hub import read_pretrained
+from deepchem_finetune.hub import read_pretrained, with_extra_features
 from deepchem_finetune.models import MolGNNModel, SeqCNNModel
 from deepchem_finetune.splits import Hu2020ScaffoldSplitter, RandomScaffoldSplitter
 from deepchem_finetune.training import fit_with_early_stopping
@@ -42,7 +42,7 @@ dc = import_deepchem_quietly()
 
 FAMILIES = ("gnn", "seqcnn", "mlp", "rf", "rf_desc", "chemprop", "ridge")
 MOLECULE_ONLY = ("gnn", "mlp", "rf", "rf_desc", "chemprop")
-WITH_FEATURES = ("gnn", "mlp", "chemprop")  # families that take ``+kind`` molecule features
+WITH_FEATURES = ("gnn", "seqcnn", "mlp", "chemprop")  # families that take ``+kind`` molecule features
 TWIN = "scratch:"
 SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
@@ -76,7 +76,8 @@ def family(model: str) -> str:
            or (name == "chemprop" and kinds not in ([], ["rdkit2d"])))
     if bad:
         raise ValueError(f"unknown model {model!r}; use gnn, gnn:<source>, seqcnn, seqcnn:<source>, "
-                         f"scratch:gnn:<source>, scratch:seqcnn:<source>, gnn+<kinds>[:<source>], mlp+<kinds>, rf, "
+                         f"scratch:gnn:<source>, scratch:seqcnn:<source>, gnn+<kinds>[:<source>], seqcnn+<kinds>[:<source>], "
+                         f"mlp+<kinds>, rf, "
                          f"rf_desc, chemprop or ridge (kinds: {'+'.join(FEATURE_KINDS)})")
     return name
 
@@ -218,10 +219,7 @@ def run_gnn(cell, data_dir, protein_dir, max_epochs, patience, model_options, al
         featurizer = MolGraphFeaturizer(model_options.get("featurizer", "rich"), extra_features=features(cell["model"]))
         opts["featurizer"] = featurizer
     else:  # what the backbone was trained on, plus the arm's molecule features
-        spec = artifact.featurizer
-        if features(cell["model"]):
-            spec = {**spec, "config": {**spec["config"], "extra_features": features(cell["model"])}}
-        featurizer = featurizer_from_spec(spec)
+        featurizer = featurizer_from_spec(with_extra_features(artifact.featurizer, features(cell["model"])))
     tasks, parts, tr = _load(cell, featurizer, data_dir, protein_dir)
     model = _build(MolGNNModel, cell, artifact, len(tasks), mode, opts,
                    {k: v for k, v in opts.items() if k in FINE_TUNE_OPTIONS})
@@ -249,12 +247,16 @@ def run_seqcnn(cell, data_dir, protein_dir, max_epochs, patience, model_options,
     artifact, flag = _pretrained(cell, allow_leakage)
     opts = dict(model_options.get("seqcnn", {}))
     shared = {k: v for k, v in model_options.items() if k in FINE_TUNE_OPTIONS}
+    if features(cell["model"]) and is_flip(cell["dataset"]):
+        raise ValueError(f"{cell['model']}: molecule features need SMILES, and {cell['dataset']} holds proteins")
     if artifact is not None:
-        tokenizer = featurizer_from_spec(artifact.featurizer)
+        tokenizer = featurizer_from_spec(with_extra_features(artifact.featurizer, features(cell["model"])))
     elif is_flip(cell["dataset"]):
         tokenizer = ProteinTokenizer(max_length=_flip_max_length(cell, protein_dir))
     else:
         tokenizer = _smiles_tokenizer_from_train_split(cell, data_dir, opts.pop("max_length", SMILES_MAX_LENGTH))
+        if features(cell["model"]):
+            tokenizer = featurizer_from_spec(with_extra_features(tokenizer.get_spec(), features(cell["model"])))
     tasks, parts, tr = _load(cell, tokenizer, data_dir, protein_dir)
     model = _build(SeqCNNModel, cell, artifact, len(tasks), mode, {"featurizer": tokenizer, **shared, **opts}, shared)
     return {**_fit(model, parts, tr, metric, max_epochs, patience, state_dir), "leakage": flag,

@@ -5,7 +5,7 @@ Concatenating the arrays of a list of ``GraphData`` directly is ~10x faster than
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional, Sequence, Tuple
+from typing import Callable, Iterator, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -62,6 +62,15 @@ def graphs_to_batch(graphs: Sequence, device=None,
         out.molecule_features = torch.as_tensor(np.stack([g.molecule_features for g in graphs]),
                                                 dtype=torch.float32, device=device)
     return out
+
+
+class TokenBatch(NamedTuple):
+    """Token ids ``(batch, length)`` with molecule-level features ``(batch, d)``: the network input a
+    :class:`~deepchem_finetune.models.SeqCNNModel` makes of :class:`~deepchem_finetune.featurizers.sequence.
+    TokenizedMolecule` rows (the backbone reads ``tokens``, the task head ``molecule_features``)."""
+
+    tokens: torch.Tensor
+    molecule_features: torch.Tensor
 
 
 def _tensor(a: np.ndarray, device) -> torch.Tensor:

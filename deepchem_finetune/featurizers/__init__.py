@@ -12,11 +12,13 @@
 """
 from deepchem_finetune.featurizers.batch import FeaturizedBatch, _featurize_one_with_deepchem, featurize_smiles
 from deepchem_finetune.featurizers.graph import MolGraphFeaturizer
-from deepchem_finetune.featurizers.sequence import NucleotideTokenizer, ProteinTokenizer, SmilesTokenizer
+from deepchem_finetune.featurizers.sequence import (NucleotideTokenizer, ProteinTokenizer, SmilesTokenizer,
+                                                   TokenizedMolecule)
 from deepchem_finetune.featurizers.spec import check_featurizer, featurizer_from_spec, featurizer_spec, input_encoding
 from deepchem_finetune.featurizers.vocabulary import Vocabulary
 
-__all__ = ["MolGraphFeaturizer", "SmilesTokenizer", "ProteinTokenizer", "NucleotideTokenizer", "Vocabulary",
+__all__ = ["MolGraphFeaturizer", "SmilesTokenizer", "TokenizedMolecule", "ProteinTokenizer", "NucleotideTokenizer",
+           "Vocabulary",
            "featurize_smiles", "FeaturizedBatch", "featurizer_spec",
            "featurizer_from_spec", "check_featurizer", "input_encoding"]
 # ``_featurize_one_with_deepchem`` is imported by deepchem_finetune.data.corpus from this package.

@@ -91,10 +91,8 @@ def featurize_smiles(smiles: Sequence[str], featurizer=None, skip_invalid: bool 
 def _featurize_all(smiles, featurizer, skip_invalid, feats, kept, errors):
     for i, smi in enumerate(smiles):
         try:
-            if isinstance(featurizer, MolGraphFeaturizer):
-                feats.append(featurizer.featurize_one(smi, index=i))
-            elif hasattr(featurizer, "encode_one"):  # sequence tokenizers read the SMILES string itself
-                feats.append(featurizer.pad(featurizer.encode_one(smi, index=i)))
+            if isinstance(featurizer, MolGraphFeaturizer) or hasattr(featurizer, "encode_one"):
+                feats.append(featurizer.featurize_one(smi, index=i))  # tokenizers read the SMILES string itself
             else:
                 feats.append(_featurize_one_with_deepchem(featurizer, smi, i))
             kept.append(i)

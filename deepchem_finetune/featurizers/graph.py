@@ -158,12 +158,8 @@ class MolGraphFeaturizer(OnErrorMixin, dc.feat.MolecularFeaturizer):
         for name in bond_features:
             if name not in BOND_FEATURES:
                 raise ValueError(f"unknown bond feature {name!r}; choose from {sorted(BOND_FEATURES)}")
-        from deepchem_finetune.featurizers.molecule import feature_spec
-        extra_features = tuple(extra_features)
-        for kind in extra_features:
-            feature_spec(kind)  # unknown kinds fail here, naming the choices
-        if len(set(extra_features)) != len(extra_features):
-            raise ValueError(f"extra_features lists a kind twice: {list(extra_features)}")
+        from deepchem_finetune.featurizers.molecule import check_kinds
+        extra_features = check_kinds(extra_features)
         # Attribute names equal the __init__ argument names: DeepChem builds its cache key from them.
         self.extra_features = extra_features
         self.preset = preset

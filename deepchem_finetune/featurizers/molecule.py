@@ -27,7 +27,7 @@ from deepchem_finetune._compat import rdkit_errors_silenced
 from deepchem_finetune.exceptions import FeaturizationError
 from deepchem_finetune.featurizers.descriptors import compute_descriptors, descriptor_names
 
-__all__ = ["FEATURE_KINDS", "feature_spec", "feature_names", "molecule_features", "molecule_vector"]
+__all__ = ["FEATURE_KINDS", "feature_spec", "feature_names", "check_kinds", "molecule_features", "molecule_vector"]
 
 FEATURE_KINDS = ("ecfp4", "rdkit2d")
 ECFP_BITS, ECFP_RADIUS = 2048, 2
@@ -46,6 +46,22 @@ def feature_spec(kind: str) -> Dict:
     if kind == "rdkit2d":
         return {"kind": kind, "names": descriptor_names()}
     raise ValueError(f"unknown molecule feature kind {kind!r}; choose from {list(FEATURE_KINDS)}")
+
+
+def check_kinds(kinds: Sequence[str]) -> tuple:
+    """``kinds`` as a tuple, each a known kind named once (a featurizer's ``extra_features``); ValueError otherwise.
+
+    Examples
+    --------
+    >>> check_kinds(["ecfp4", "rdkit2d"])
+    ('ecfp4', 'rdkit2d')
+    """
+    kinds = tuple(kinds)
+    for kind in kinds:
+        feature_spec(kind)  # unknown kinds fail here, naming the choices
+    if len(set(kinds)) != len(kinds):
+        raise ValueError(f"extra_features lists a kind twice: {list(kinds)}")
+    return kinds
 
 
 def feature_names(kinds: Sequence[str]) -> List[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 from collections import Counter
 from typing import List, Sequence, Tuple, Union
@@ -27,7 +28,7 @@ from deepchem_finetune.exceptions import FeaturizationError
 from deepchem_finetune.featurizers.tokenizer import _SequenceTokenizer
 from deepchem_finetune.featurizers.vocabulary import Vocabulary
 
-__all__ = ["SmilesTokenizer", "ProteinTokenizer", "NucleotideTokenizer", "SEQUENCE_TOKENIZERS",
+__all__ = ["SmilesTokenizer", "TokenizedMolecule", "ProteinTokenizer", "NucleotideTokenizer", "SEQUENCE_TOKENIZERS",
            "PROTEIN_ALPHABET", "NUCLEOTIDE_ALPHABET"]
 
 #: 20 standard residues, then IUPAC X (any), B (D/N), Z (E/Q), U (selenocysteine), O (pyrrolysine).
@@ -37,6 +38,29 @@ NUCLEOTIDE_ALPHABET = tuple("ACGTUN")
 # Atom-level SMILES tokens (Schwaller et al., 2019), plus %(nnn) ring bonds.
 _SMILES_TOKEN = re.compile(r"\[[^\[\]]+\]|Br|Cl|%\([0-9]+\)|%[0-9]{2}|[BCNOPSFI]|[bcnops]|[0-9]"
                            r"|[()=#\-+\\/:~@?>*$.]")
+
+
+class TokenizedMolecule:
+    """One SMILES as :class:`SmilesTokenizer` with ``extra_features`` featurizes it: ``tokens`` ``(max_length,)``
+    int64 and ``molecule_features`` ``(d,)`` float32 (NaN where a descriptor fails), the same attribute a
+    ``GraphData`` of :class:`~deepchem_finetune.featurizers.MolGraphFeaturizer` carries them in.
+
+    Examples
+    --------
+    >>> row = TokenizedMolecule(np.array([5, 5, 0]), np.array([1.0, 0.0]))
+    >>> row.tokens.dtype, row.molecule_features.dtype
+    (dtype('int64'), dtype('float32'))
+    """
+
+    __slots__ = ("tokens", "molecule_features")
+
+    def __init__(self, tokens: np.ndarray, molecule_features: np.ndarray):
+        self.tokens = np.asarray(tokens, dtype=np.int64)
+        self.molecule_features = np.asarray(molecule_features, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return (f"TokenizedMolecule(tokens: {self.tokens.shape[0]}, "
+                f"molecule_features: {self.molecule_features.shape[0]})")
 
 
 class SmilesTokenizer(_SequenceTokenizer):
@@ -58,6 +82,10 @@ class SmilesTokenizer(_SequenceTokenizer):
         "raise" raises on an invalid, untokenizable, over-long (without ``truncate``) or (with
         ``unknown="error"``) unknown-token SMILES; "skip" gives it an empty row and records it in ``skipped``.
         Not part of the spec.
+    extra_features: sequence of str, optional (default ())
+        Molecule-level feature kinds (:data:`~deepchem_finetune.featurizers.molecule.FEATURE_KINDS`: ``ecfp4``,
+        ``rdkit2d``) computed beside the tokens for a model's task head; each row is then a
+        :class:`TokenizedMolecule` (an object array comes back) instead of a row of token ids.
 
     Examples
     --------
@@ -66,6 +94,9 @@ class SmilesTokenizer(_SequenceTokenizer):
     ['[NH3+]', 'C', '(', 'O', ')', 'Br']
     >>> tok.featurize(["OCC"]).shape
     (1, 12)
+    >>> with_fp = SmilesTokenizer(tok.vocabulary, max_length=12, extra_features=["ecfp4"])
+    >>> with_fp.featurize(["OCC"])[0], with_fp.extra_dim
+    (TokenizedMolecule(tokens: 12, molecule_features: 2048), 2048)
 
     References
     ----------
@@ -76,12 +107,46 @@ class SmilesTokenizer(_SequenceTokenizer):
 
     def __init__(self, vocabulary: Union[Sequence[str], Vocabulary], max_length: int = 128,
                  truncate: bool = False, unknown: str = "error", canonicalize: bool = True,
-                 on_error: str = "raise"):
+                 on_error: str = "raise", extra_features: Sequence[str] = ()):
+        from deepchem_finetune.featurizers.molecule import check_kinds
         vocab = vocabulary if isinstance(vocabulary, Vocabulary) else Vocabulary(list(vocabulary))
         self._init_common(max_length, truncate, unknown, on_error)
         self._vocab = vocab
         self.vocabulary = vocab.regular_tokens
         self.canonicalize = bool(canonicalize)
+        self.extra_features = check_kinds(extra_features)
+
+    @property
+    def extra_dim(self) -> int:
+        """Width of ``molecule_features`` (0 without ``extra_features``)."""
+        from deepchem_finetune.featurizers.molecule import feature_names
+        return len(feature_names(self.extra_features))
+
+    def featurize(self, datapoints, log_every_n: int = 1000, **kwargs) -> np.ndarray:
+        """Token ids ``(n, max_length)`` as for every tokenizer; with ``extra_features`` an object array of
+        :class:`TokenizedMolecule` (a failed row, under ``on_error="skip"``, is the empty failure marker)."""
+        if not self.extra_features:
+            return super().featurize(datapoints, log_every_n, **kwargs)
+        if isinstance(datapoints, str):
+            datapoints = [datapoints]
+        with rdkit_errors_silenced():
+            rows, _ = self._featurize_rows(datapoints, self.featurize_one)
+        out = np.empty(len(rows), dtype=object)
+        for i, row in enumerate(rows):
+            out[i] = row if row is not None else self._failed()
+        return out
+
+    def featurize_one(self, sequence: str, index: int = 0):
+        """One row of :meth:`featurize`: padded token ids, or with ``extra_features`` a :class:`TokenizedMolecule`."""
+        ids = super().featurize_one(sequence, index)
+        if not self.extra_features:
+            return ids
+        from deepchem_finetune.featurizers.molecule import molecule_vector
+        mol = Chem.MolFromSmiles(sequence)
+        if mol is None:  # only reached with canonicalize=False (else encode_one has parsed it)
+            raise FeaturizationError(f"SMILES at index {index} could not be parsed by RDKit: {sequence!r}", index,
+                                     sequence)
+        return TokenizedMolecule(ids, molecule_vector(mol, self.extra_features))
 
     def _prepare(self, sequence: str, index: int) -> str:
         if not self.canonicalize:
@@ -105,8 +170,11 @@ class SmilesTokenizer(_SequenceTokenizer):
                                      f"{sequence[pos]!r} at position {pos}: {sequence!r}", index, sequence)
         return tokens, starts
 
-    def _config(self) -> dict:
-        return dict(super()._config(), canonicalize=self.canonicalize)
+    def _config(self) -> dict:  # extra_features only when there are some: specs written before compare equal
+        config = dict(super()._config(), canonicalize=self.canonicalize)
+        if self.extra_features:
+            config["extra_features"] = list(self.extra_features)
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> "SmilesTokenizer":
@@ -114,12 +182,16 @@ class SmilesTokenizer(_SequenceTokenizer):
         return cls(**config)
 
     def __str__(self) -> str:  # DeepChem skips list arguments in cache keys: add the vocabulary's hash
+        if self.extra_features:  # a hash of the whole spec (DeepChem would spell out the tuple of kinds)
+            digest = hashlib.sha256(json.dumps(self.get_spec(), sort_keys=True).encode()).hexdigest()[:12]
+            return f"SmilesTokenizer_{digest}" + (f"_on_error_{self.on_error}" if self.on_error != "raise" else "")
         digest = hashlib.sha256("\n".join(self.vocabulary).encode()).hexdigest()[:10]
         return f"{super().__str__()}_vocab_{digest}"
 
     @classmethod
     def build(cls, smiles: Sequence[str], min_count: int = 1, max_length: int = 128, truncate: bool = False,
-              unknown: str = "error", canonicalize: bool = True, on_error: str = "raise") -> "SmilesTokenizer":
+              unknown: str = "error", canonicalize: bool = True, on_error: str = "raise",
+              extra_features: Sequence[str] = ()) -> "SmilesTokenizer":
         """A tokenizer whose vocabulary holds the tokens seen at least ``min_count`` times in ``smiles``.
 
         Tokens are ordered by decreasing count, then alphabetically, so the same corpus gives the same ids.
@@ -138,7 +210,7 @@ class SmilesTokenizer(_SequenceTokenizer):
             raise ValueError("cannot build a vocabulary from an empty list of SMILES")
         tokens = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
         return cls(tokens, max_length=max_length, truncate=truncate, unknown=unknown, canonicalize=canonicalize,
-                   on_error=on_error)
+                   on_error=on_error, extra_features=extra_features)
 
 
 class ProteinTokenizer(_SequenceTokenizer):

@@ -86,6 +86,10 @@ class _SequenceTokenizer(OnErrorMixin, dc.feat.Featurizer):
     def _featurize(self, datapoint, **kwargs) -> np.ndarray:
         return self.pad(self.encode_one(datapoint))
 
+    def featurize_one(self, sequence: str, index: int = 0):
+        """The row :meth:`featurize` makes for one sequence (padded token ids); ``index`` only names it in errors."""
+        return self.pad(self.encode_one(sequence, index))
+
     def pad(self, ids: np.ndarray) -> np.ndarray:
         """Right-pad ids of :meth:`encode_one` with ``<pad>`` to ``(max_length,)``."""
         row = np.full(self.max_length, self._vocab.pad_id, dtype=np.int64)

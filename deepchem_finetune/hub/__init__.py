@@ -15,11 +15,12 @@ from deepchem_finetune.hub.format import (FORMAT_NAME, FORMAT_VERSION, Pretraine
                                           file_sha256, load_state_dict_strict, read_pretrained_dir, safe_torch_load,
                                           write_pretrained)
 from deepchem_finetune.hub.loading import (NON_ARCHITECTURAL, architecture, backbone_artifact, check_fits,
-                                           load_weights, read_pretrained)
+                                           load_weights, read_pretrained, with_extra_features)
 from deepchem_finetune.hub.pretrain_gnns import import_pretrain_gnns
 from deepchem_finetune.hub.zoo import ZOO_DIR, resolve_source, zoo_names, zoo_table
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "PretrainedArtifact", "write_pretrained", "read_pretrained_dir",
            "load_state_dict_strict", "safe_torch_load", "collect_provenance", "file_sha256", "read_pretrained",
            "architecture", "check_fits", "load_weights", "backbone_artifact", "NON_ARCHITECTURAL",
+           "with_extra_features",
            "import_pretrain_gnns", "ZOO_DIR", "zoo_names", "zoo_table", "resolve_source"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 
@@ -68,6 +68,21 @@ def backbone_inputs(featurizer_spec: dict) -> dict:
     spec = _plain(featurizer_spec)
     if isinstance(spec.get("config"), dict):
         spec["config"].pop("extra_features", None)
+    return spec
+
+
+def with_extra_features(featurizer_spec: dict, kinds: Sequence[str]) -> dict:
+    """``featurizer_spec`` with molecule-level ``extra_features`` set to ``kinds`` (removed when empty): what a
+    model reads when it adds features for its task head beside a pretrained backbone.
+
+    Examples
+    --------
+    >>> with_extra_features({"name": "MolGraphFeaturizer", "config": {"preset": "rich"}}, ["ecfp4"])
+    {'name': 'MolGraphFeaturizer', 'config': {'preset': 'rich', 'extra_features': ['ecfp4']}}
+    """
+    spec = backbone_inputs(featurizer_spec)
+    if kinds:
+        spec["config"]["extra_features"] = list(kinds)
     return spec
 
 

@@ -32,6 +32,7 @@ from torch import nn
 from deepchem_finetune import distributed, recipe as recipes
 from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly
 from deepchem_finetune.data.batching import iterate_batches
+from deepchem_finetune.exceptions import SpecMismatchError
 from deepchem_finetune.models import checkpoints
 from deepchem_finetune.models.arguments import check_model_arguments
 from deepchem_finetune.models.network import TaskNetwork
@@ -49,8 +50,12 @@ _TORCHMODEL_KWARGS = set(inspect.signature(dc.models.TorchModel.__init__).parame
 class BackboneModel(PretrainedMixin, dc.models.TorchModel):
     """Base class of the package's DeepChem models (a backbone, a task head, an objective).
 
-    Subclasses build the backbone and define ``collate(X) -> network input``.
+    Subclasses build the backbone and define ``collate(X) -> network input``. A subclass whose featurizer adds
+    molecule-level features (``extra_features``) sets ``extra_dim`` to their width before calling ``__init__``;
+    the task head's scaler is then fitted on the first dataset the model is trained on.
     """
+
+    extra_dim: int = 0  # width of the molecule-level features fed to the task head (0: none)
 
     def __init__(self, backbone: nn.Module, featurizer_spec: dict, n_tasks: Optional[int],
                  mode: str = "classification", n_classes: int = 2, objective=None,
@@ -220,11 +225,36 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
         if checkpoint is None:
             checkpoint = checkpoints.newest(self.get_checkpoints(model_dir), model_dir or self.model_dir)
         data = checkpoints.read(checkpoint)
-        getattr(self.model, "module", self.model).load_state_dict(data["model_state_dict"], strict=strict)
+        try:
+            getattr(self.model, "module", self.model).load_state_dict(data["model_state_dict"], strict=strict)
+        except RuntimeError as err:
+            if "head." in str(err) and ("scaler" in str(err) or "size mismatch" in str(err)):
+                raise SpecMismatchError(
+                    f"the training checkpoint's head does not fit this model: it was trained with other molecule-level "
+                    f"features or tasks (this model: extra_features="
+                    f"{self.featurizer_spec['config'].get('extra_features', [])}, {self.extra_dim} columns, "
+                    f"n_tasks={self.n_tasks}):\n{err}") from err
+            raise
         self._pytorch_optimizer.load_state_dict(data["optimizer_state_dict"])
         self._global_step = int(data["global_step"])
         self.counters.load_state_dict(data)
         self.recipe.load_checkpoint_fields(data, getattr(self.model, "module", self.model))
+
+    # --------------------------------------------------------------------- molecule features
+    def fit(self, dataset, *args, **kwargs):
+        """DeepChem's ``fit``; with molecule-level features the head's scaler is first fitted on ``dataset`` (the
+        first dataset the model is trained on: its training split), once."""
+        if self.extra_dim and not bool(self.head.scaler.fitted):
+            self.fit_feature_scaler(dataset)
+        return super().fit(dataset, *args, **kwargs)
+
+    def fit_feature_scaler(self, dataset) -> None:
+        """Fit the molecule-feature scaler of the head on ``dataset`` (robust scaling; non-finite values counted,
+        then replaced by the column median). :meth:`fit` calls it on its first dataset."""
+        X = [getattr(x, "molecule_features", None) for x in dataset.X]
+        if any(x is None for x in X):
+            raise ValueError("the dataset's inputs carry no molecule_features: featurize with model.get_featurizer()")
+        self.head.scaler.fit(np.stack(X))
 
     # --------------------------------------------------------------------------- batches
     def collate(self, X: np.ndarray):

@@ -121,11 +121,9 @@ class MolGNNModel(BackboneModel):
     @classmethod
     def _from_backbone_spec(cls, backbone_spec: dict, featurizer_spec: dict, **kwargs):
         from deepchem_finetune.featurizers import featurizer_from_spec
-        from deepchem_finetune.hub import NON_ARCHITECTURAL
+        from deepchem_finetune.hub import NON_ARCHITECTURAL, with_extra_features
         if "extra_features" in kwargs:  # molecule features beside a pretrained backbone (they feed the head only)
-            extra = list(kwargs.pop("extra_features") or [])
-            config = {k: v for k, v in featurizer_spec.get("config", {}).items() if k != "extra_features"}
-            featurizer_spec = {**featurizer_spec, "config": {**config, **({"extra_features": extra} if extra else {})}}
+            featurizer_spec = with_extra_features(featurizer_spec, kwargs.pop("extra_features") or ())
         if backbone_spec["name"] != "MolGNN":
             raise ValueError(f"{cls.__name__} cannot load a {backbone_spec['name']!r} backbone")
         config = {k: v for k, v in backbone_spec["config"].items() if k != "input_encoding"}
@@ -147,36 +145,6 @@ class MolGNNModel(BackboneModel):
                                     f"model was built for {self.extra_dim} ({self.featurizer_spec['config'].get('extra_features')}): "
                                     "featurize with model.get_featurizer()")
         return batch
-
-    # --------------------------------------------------------------------- molecule features
-    def fit(self, dataset, *args, **kwargs):
-        """DeepChem's ``fit``; with molecule-level features the head's scaler is first fitted on ``dataset`` (the
-        first dataset the model is trained on: its training split), once."""
-        if self.extra_dim and not bool(self.head.scaler.fitted):
-            self.fit_feature_scaler(dataset)
-        return super().fit(dataset, *args, **kwargs)
-
-    def fit_feature_scaler(self, dataset) -> None:
-        """Fit the molecule-feature scaler of the head on ``dataset`` (robust scaling; non-finite values counted,
-        then replaced by the column median). :meth:`fit` calls it on its first dataset."""
-        X = [getattr(g, "molecule_features", None) for g in dataset.X]
-        if any(x is None for x in X):
-            raise ValueError("the dataset's graphs carry no molecule_features: featurize with model.get_featurizer()")
-        self.head.scaler.fit(np.stack(X))
-
-    def restore(self, checkpoint=None, model_dir=None, strict=True) -> None:
-        """See :meth:`BackboneModel.restore`; a training checkpoint made with other molecule-level features is
-        refused naming them."""
-        try:
-            super().restore(checkpoint=checkpoint, model_dir=model_dir, strict=strict)
-        except RuntimeError as err:
-            if "head." in str(err) and ("scaler" in str(err) or "size mismatch" in str(err)):
-                raise SpecMismatchError(
-                    f"the training checkpoint's head does not fit this model: it was trained with other molecule-level "
-                    f"features or tasks (this model: extra_features="
-                    f"{self.featurizer_spec['config'].get('extra_features', [])}, {self.extra_dim} columns, "
-                    f"n_tasks={self.n_tasks}):\n{err}") from err
-            raise
 
     def _check_inputs(self, x: np.ndarray, e: np.ndarray) -> None:
         """Reject atom / bond feature arrays the encoders cannot read (checked in numpy, before the transfer)."""

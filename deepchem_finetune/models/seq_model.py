@@ -10,6 +10,7 @@ import torch
 
 from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_silenced
 from deepchem_finetune.backbones import SeqCNN
+from deepchem_finetune.data.batching import TokenBatch
 from deepchem_finetune.exceptions import FeaturizationError, SpecMismatchError
 from deepchem_finetune.featurizers import FeaturizedBatch, ProteinTokenizer, featurizer_spec, input_encoding
 from deepchem_finetune.models.arguments import check_int
@@ -40,7 +41,9 @@ class SeqCNNModel(BackboneModel):
     n_classes: int, optional (default 2)
     featurizer: sequence tokenizer, optional
         Fixes the vocabulary; default ``ProteinTokenizer(max_length=512)``. Featurize new data with
-        ``model.get_featurizer()``.
+        ``model.get_featurizer()``. A ``SmilesTokenizer`` with ``extra_features`` adds molecule-level features
+        (ECFP4, RDKit 2D descriptors) beside the sequence embedding in the task head, scaled on the training set
+        (supervised models only).
     objective: str, optional
         None (supervised) or a pretraining objective name; ``objective_options`` holds its options.
     width, depth, kernel_size, dilations, inner_width, dropout, pooling:
@@ -93,6 +96,12 @@ class SeqCNNModel(BackboneModel):
             raise TypeError(f"SeqCNNModel needs a sequence tokenizer (SmilesTokenizer, ProteinTokenizer, "
                             f"NucleotideTokenizer), got {type(featurizer).__name__}")
         self.input_encoding = enc
+        self.extra_dim = int(getattr(featurizer, "extra_dim", 0))
+        if self.extra_dim:  # molecule features go to the task head
+            if objective not in (None, "supervised"):
+                raise ValueError(f"molecule-level features (extra_features) feed a task head; pretrain the {objective!r} "
+                                 "objective with a tokenizer without them")
+            objective_options = {**(objective_options or {}), "extra_dim": self.extra_dim}
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -110,9 +119,11 @@ class SeqCNNModel(BackboneModel):
     @classmethod
     def _from_backbone_spec(cls, backbone_spec: dict, featurizer_spec: dict, **kwargs):
         from deepchem_finetune.featurizers import featurizer_from_spec
-        from deepchem_finetune.hub import NON_ARCHITECTURAL
+        from deepchem_finetune.hub import NON_ARCHITECTURAL, with_extra_features
         if backbone_spec["name"] != "SeqCNN":
             raise ValueError(f"{cls.__name__} cannot load a {backbone_spec['name']!r} backbone")
+        if "extra_features" in kwargs:  # molecule features of SMILES beside the backbone (they feed the head only)
+            featurizer_spec = with_extra_features(featurizer_spec, kwargs.pop("extra_features") or ())
         featurizer = featurizer_from_spec(featurizer_spec)
         stored = backbone_spec["config"]
         enc = input_encoding(featurizer)
@@ -130,10 +141,29 @@ class SeqCNNModel(BackboneModel):
         return cls(featurizer=featurizer, **config, **kwargs)
 
     # ----------------------------------------------------------------------------- batches
-    def collate(self, X: np.ndarray) -> torch.Tensor:
-        """Token array ``(batch, max_length)`` -> LongTensor cut to the longest sequence of the batch."""
+    def collate(self, X: np.ndarray):
+        """Token array ``(batch, max_length)`` -> LongTensor cut to the longest sequence of the batch; rows of
+        :class:`~deepchem_finetune.featurizers.TokenizedMolecule` (a tokenizer with ``extra_features``) -> a
+        :class:`~deepchem_finetune.data.batching.TokenBatch` of those tokens and the molecule-level features."""
         X = np.asarray(X)
         fix = "featurize with model.get_featurizer()"
+        records = X.dtype == object and X.ndim == 1 and len(X) and hasattr(X[0], "molecule_features")
+        if self.extra_dim and not records:
+            raise ValueError(f"the model takes {self.extra_dim} molecule-level features (tokenizer extra_features) "
+                             f"but the inputs carry none: {fix}")
+        if records and not self.extra_dim:
+            raise SpecMismatchError(f"the inputs carry molecule-level features but the model was built without them "
+                                    f"(its tokenizer has no extra_features): {fix}")
+        if not records:
+            return self._tokens(X, fix)
+        features = np.stack([r.molecule_features for r in X])
+        if features.shape[1] != self.extra_dim:
+            raise SpecMismatchError(f"inputs carry {features.shape[1]} molecule-level features but the model was built "
+                                    f"for {self.extra_dim} ({self.featurizer_spec['config'].get('extra_features')}): {fix}")
+        return TokenBatch(self._tokens(np.stack([r.tokens for r in X]), fix),
+                          torch.as_tensor(features, dtype=torch.float32, device=self.device))
+
+    def _tokens(self, X: np.ndarray, fix: str) -> torch.Tensor:
         if X.ndim != 2 or not np.issubdtype(X.dtype, np.integer):
             raise ValueError(f"inputs must be a 2-D integer token array (n, max_length), got shape {X.shape} "
                              f"and dtype {X.dtype}: {fix}")
@@ -156,7 +186,8 @@ class SeqCNNModel(BackboneModel):
         Returns
         -------
         FeaturizedBatch
-            ``features`` ``(n_kept, max_length)`` int64, the kept ``indices`` and ``(index, input, reason)``
+            ``features`` ``(n_kept, max_length)`` int64 (with ``extra_features`` an object array of
+            ``TokenizedMolecule``), the kept ``indices`` and ``(index, input, reason)``
             ``errors``.
         """
         if isinstance(sequences, str):
@@ -169,16 +200,19 @@ class SeqCNNModel(BackboneModel):
         with rdkit_errors_silenced():
             for i, seq in enumerate(sequences):
                 try:
-                    ids = tok.encode_one(seq, index=i)
+                    rows.append(tok.featurize_one(seq, index=i))
                 except FeaturizationError as err:
                     errors.append((i, str(seq), str(err)))
                     continue
-                rows.append(tok.pad(ids))
                 kept.append(i)
         if errors:
             logger.warning("skipped %d of %d sequences that could not be featurized (first: index %d)",
                            len(errors), len(sequences), errors[0][0])
-        features = np.stack(rows) if rows else np.zeros((0, tok.max_length), dtype=np.int64)
+        if self.extra_dim:
+            features = np.empty(len(rows), dtype=object)
+            features[:] = rows
+        else:
+            features = np.stack(rows) if rows else np.zeros((0, tok.max_length), dtype=np.int64)
         return FeaturizedBatch(features, np.asarray(kept, dtype=np.int64), errors)
 
     def predict_sequences(self, sequences: Sequence[str], transformers=(), skip_invalid: bool = False) -> np.ndarray:

@@ -145,8 +145,9 @@ def add_commands(sub) -> None:
     ft.add_argument("--max-length", type=int, help="from-scratch sequences: tokens per sequence (default: the "
                                                    "longest in the file; longer ones are refused at predict time)")
     ft.add_argument("--extra-features", nargs="+", choices=["ecfp4", "rdkit2d"], metavar="KIND",
-                    help="SMILES: molecule-level features fed to the head beside the graph embedding (ecfp4, "
-                         "rdkit2d; scaled on the training part, saved with the model; predict computes them too)")
+                    help="SMILES: molecule-level features fed to the head beside the graph (or SMILES-token) "
+                         "embedding (ecfp4, rdkit2d; scaled on the training part, saved with the model; predict "
+                         "computes them too)")
     ft.add_argument("--time-budget", type=float, help="minutes; members not started by then are reported")
     ft.add_argument("--skip-invalid", action="store_true", help="leave out unusable rows (listed in "
                                                                 "MODEL_DIR/skipped_rows.csv) instead of stopping")

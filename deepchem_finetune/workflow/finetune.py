@@ -37,11 +37,10 @@ def _member(prepared: prep.Prepared, artifact, k: int, seed: int, strategy: str,
     common = dict(n_tasks=len(prepared.targets), mode=prepared.task_type, seed=seed + k, batch_size=batch_size,
                   learning_rate=opts["learning_rate"], recipe=opts["recipe"], strategy=strategy,
                   strategy_options={"head_lr_mult": opts["head_lr_mult"], **strategy_options}, **model_options)
-    if artifact is not None:
-        if artifact.backbone["name"] == "MolGNN":  # the prepared featurizer may add molecule features (#28)
-            extra = list(getattr(prepared.featurizer, "extra_features", ()))
-            return MolGNNModel.from_pretrained(artifact, extra_features=extra, **common)
-        return SeqCNNModel.from_pretrained(artifact, **common)
+    if artifact is not None:  # the prepared featurizer may add molecule features beside the backbone (#28)
+        cls = MolGNNModel if artifact.backbone["name"] == "MolGNN" else SeqCNNModel
+        return cls.from_pretrained(artifact, extra_features=list(getattr(prepared.featurizer, "extra_features", ())),
+                                   **common)
     cls = MolGNNModel if prepared.kind == "smiles" else SeqCNNModel
     return cls(featurizer=prepared.featurizer, **common)
 
@@ -123,7 +122,7 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     head_lr = preset_opts["learning_rate"] * preset_opts["head_lr_mult"]
     echo(f"backbone: {p.source or 'none (trained from scratch)'}; strategy {strategy}; recipe {recipe} "
          f"{get_recipe(recipe).config}; head lr {head_lr:g}, backbone lr {preset_opts['learning_rate']:g}"
-         + (f"; molecule features beside the graph: {', '.join(extra_features)}" if extra_features else ""))
+         + (f"; molecule features beside the embedding: {', '.join(extra_features)}" if extra_features else ""))
     transformers, mean, std = prep.normalisation(p)
     train, valid = p.dataset("train", transformers), p.dataset("valid", transformers)
     test = p.dataset("test", transformers) if len(p.parts["test"]) else None

@@ -102,13 +102,12 @@ def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_len
     check_extra_features(kind, extra_features)
     if extra_features and source is not None:
         spec = hub.read_pretrained(source).featurizer
-        if spec["name"] != "MolGraphFeaturizer":
-            raise InputError(f"--extra-features go beside a graph backbone; pretrained {source!r} reads "
+        if spec["name"] not in ("MolGraphFeaturizer", "SmilesTokenizer"):
+            raise InputError(f"--extra-features go beside a backbone that reads SMILES; pretrained {source!r} reads "
                              f"{spec['name']} inputs")
         if max_length is not None:
-            raise InputError("--max-length applies to sequences trained from scratch, not to SMILES graphs")
-        config = {**spec["config"], "extra_features": list(extra_features)}
-        return featurizer_from_spec({**spec, "config": config})
+            raise InputError("--max-length applies when training from scratch; the pretrained featurizer has its own")
+        return featurizer_from_spec(hub.with_extra_features(spec, extra_features))
     if source is not None:
         spec = hub.read_pretrained(source).featurizer
         if spec["name"] not in READS[kind]:

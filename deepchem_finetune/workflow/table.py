@@ -189,7 +189,7 @@ def featurize_column(values: Sequence[str], featurizer) -> Tuple[np.ndarray, np.
         problems.setdefault(int(row), reason)
     keep = np.array([i for i, row in enumerate(fb.indices) if int(row) not in problems], dtype=np.int64)
     features = fb.features[keep] if len(keep) else fb.features[:0]
-    if hasattr(featurizer, "encode_one"):  # sequence tokenizers: one integer array
+    if hasattr(featurizer, "encode_one") and not getattr(featurizer, "extra_features", ()):  # token rows: one array
         features = (np.stack(list(features)) if len(features) else np.zeros((0, featurizer.max_length))).astype(
             np.int64)
     return features, fb.indices[keep], problems
