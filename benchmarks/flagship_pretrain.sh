@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# The flagship GNN pretraining (#25), run as legs of cumulative training time so the gain-vs-budget curve has
-# a snapshot at each budget. Each leg continues the previous one (`pretrain --resume` on the same --out and its
-# .work/ training checkpoints; the first leg too, so a killed first leg also continues) and is then copied to $OUT/legs/<minutes>min/; a leg whose copy exists is skipped,
-# so rerunning the script after a kill continues where it stopped. One core: OMP_NUM_THREADS=1.
+# The flagship GNN pretraining (#25), run as legs of cumulative training so the gain-vs-budget curve has a snapshot
+# at each budget. Each leg continues the previous one (`pretrain --resume` on the same --out and its .work/ training
+# checkpoints; the first leg too, so a killed first leg also continues) and is then copied to $OUT/legs/<minutes>min/;
+# a leg whose copy exists is skipped, so rerunning the script after a kill continues where it stopped. One core:
+# OMP_NUM_THREADS=1.
 #
-#   bash benchmarks/flagship_pretrain.sh                 # all legs: 30, 60, 120, 240, 480 min of training
+# A leg is named by its nominal minutes of one idle core but bounded by optimizer steps: leg L stops at global step
+# L * STEPS_PER_MIN (default 155: the first leg's 4,662 steps in 1,800 s of training on an idle core). A wall-clock
+# bound made the legs depend on what else the machine ran (the 30 -> 60 min leg managed 2,230 steps in its 30
+# minutes, half the first leg's rate) and restarted its clock after a kill; a step bound gives every leg the same
+# compute whatever happens. Each leg's provenance records its steps, molecules seen and actual training seconds.
+# (The 30- and 60-minute legs of 2026-12-05 were bounded by time: 4,662 and 6,892 steps.)
+#
+#   bash benchmarks/flagship_pretrain.sh                 # all legs: 30, 60, 120, 240, 480 nominal minutes
 #   LEGS="30 60" bash benchmarks/flagship_pretrain.sh    # only the first two
 #
 # Environment: PYTHON (default .venv/bin/python), OUT (default benchmarks/out/flagship), CORPUS, WORKERS
-# (featurization processes of the first leg, default 2), LEGS, INIT (a pretrained folder to start from when OUT has
-# no training checkpoints yet: a later session continues the last committed leg; the objective heads and Adam state
-# restart, the provenance keeps the earlier legs as `parent`, and the budget counts them), DONE_MIN (the training
-# minutes INIT already holds, so the legs keep their cumulative meaning). The package is imported from the folder the script
-# lies in (`python -m` puts the working directory first on sys.path): for a run of many hours start it from a
-# separate `git worktree` of a fixed commit, with absolute OUT/CORPUS/PYTHON and $DEEPCHEM_FINETUNE_CACHE, so that
-# editing the main checkout cannot change the code of a later leg.
+# (featurization processes of the first leg, default 2), LEGS, STEPS_PER_MIN, INIT and DONE_MIN (continue from a
+# committed leg, e.g. INIT=benchmarks/checkpoints/flagship_gin_zinc250k_am_desc_60min DONE_MIN=60, when $OUT was
+# lost: its weights start the next leg, with fresh optimizer state). The package is imported from the folder the
+# script lies in (`python -m` puts the working directory first on sys.path): for a run of many hours start it from
+# a separate `git worktree` of a fixed commit, with absolute OUT/CORPUS/PYTHON and $DEEPCHEM_FINETUNE_CACHE, so
+# that editing the main checkout cannot change the code of a later leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
@@ -24,18 +31,25 @@ WORKERS="${WORKERS:-2}"
 LEGS="${LEGS:-30 60 120 240 480}"
 NAME="${NAME:-gin_zinc250k_am_desc}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+STEPS_PER_MIN="${STEPS_PER_MIN:-155}"
 mkdir -p "$OUT/legs"
 done_min="${DONE_MIN:-0}"
 init=()
-if [ -n "${INIT:-}" ] && ! ls "$OUT/$NAME.work"/checkpoint*.pt >/dev/null 2>&1; then init=(--init "$INIT"); fi
+offset=0  # steps the run's global step does not count: those of an --init artifact (its step count starts at 0)
+if [ -n "${INIT:-}" ] && ! ls "$OUT/$NAME.work"/checkpoint*.pt >/dev/null 2>&1; then
+  init=(--init "$INIT")
+fi
+if [ -n "${INIT:-}" ]; then
+  offset=$("$PYTHON" -c 'import json, sys; p = json.load(open(sys.argv[1] + "/config.json"))["provenance"]; print(p["steps"])' "$INIT")
+fi
 for leg in $LEGS; do
   if [ "$leg" -le "$done_min" ]; then continue; fi
   if [ -f "$OUT/legs/${leg}min/config.json" ]; then done_min=$leg; continue; fi
-  budget=$((leg - done_min))
-  echo "== leg to ${leg} min of training (+${budget} min) $(date -u +%FT%TZ)"
+  steps=$((leg * STEPS_PER_MIN - offset))
+  echo "== leg to ${leg} nominal min of training: global step ${steps} (+${offset} from --init) $(date -u +%FT%TZ)"
   "$PYTHON" -m deepchem_finetune.cli pretrain --objective attr_masking+descriptors --featurizer rich \
     --corpus "$CORPUS" --workers "$WORKERS" --num-layers 5 --hidden-dim 300 --batch-size 128 --epochs 1000 \
-    --time-budget "$budget" --checkpoint-every 500 --no-progress --out "$OUT/$NAME" --resume "${init[@]}"
+    --max-steps "$steps" --checkpoint-every 500 --no-progress --out "$OUT/$NAME" --resume "${init[@]}"
   init=()
   rm -rf "$OUT/legs/${leg}min.tmp"
   cp -r "$OUT/$NAME" "$OUT/legs/${leg}min.tmp"
