@@ -40,6 +40,21 @@ def test_twin_gets_the_pretrained_architecture_and_featurizer_but_not_its_weight
     assert all(np.allclose(a, b) for a, b in zip(twin.head.state_dict().values(), tuned.head.state_dict().values()))
 
 
+def test_arms_of_one_architecture_share_one_twin(tmp_path):
+    """Two snapshots of one pretraining run (same architecture and inputs) get one twin; the report pairs both
+    with it through the stamped architecture; another architecture or other molecule features get their own."""
+    def save(name, seed, conv="gin"):
+        m = MolGNNModel(n_tasks=1, featurizer=MolGraphFeaturizer("rich"), conv=conv, num_layers=2, hidden_dim=16,
+                        seed=seed)
+        return "gnn:" + m.save_pretrained(str(tmp_path / name))
+    a, b, c = save("leg30", 0), save("leg60", 1), save("gcn", 0, conv="gcn")
+    b_feat = "gnn+ecfp4:" + b.split(":", 1)[1]
+    assert with_twins([a, b, c, b_feat, "rf"]) == [a, twin_of(a), b, c, twin_of(c), b_feat, twin_of(b_feat), "rf"]
+    rows = pd.DataFrame({"model": [a, twin_of(a), b, c, twin_of(c)], "backbone_hash": ["g", "g", "g", "k", "k"],
+                         "featurizer": ["f"] * 5})
+    assert [reference_arm(m, set(rows["model"]), rows) for m in (a, b, c)] == [twin_of(a), twin_of(a), twin_of(c)]
+
+
 def _table():
     rows = []
     rng = np.random.default_rng(0)

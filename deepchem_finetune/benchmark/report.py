@@ -17,13 +17,19 @@ from deepchem_finetune.benchmark.references import references_for
 PEER_ARMS = ("chemprop", "rf", "rf_desc")
 
 
-def reference_arm(model: str, models) -> Optional[str]:
-    """What a pretrained arm is compared with: its scratch twin if present, else its family from scratch.
+def reference_arm(model: str, models, df: Optional[pd.DataFrame] = None) -> Optional[str]:
+    """What a pretrained arm is compared with: its scratch twin if present; else (given the rows ``df``) a twin of
+    the same backbone architecture and inputs (stamped ``backbone_hash`` and ``featurizer``: arms that share both
+    share one twin, see ``runner.with_twins``); else its family from scratch.
 
     Examples
     --------
     >>> reference_arm("gnn:zoo", ["gnn", "gnn:zoo", "scratch:gnn:zoo"]), reference_arm("gnn:zoo", ["gnn", "gnn:zoo"])
     ('scratch:gnn:zoo', 'gnn')
+    >>> rows = pd.DataFrame({"model": ["gnn:a", "scratch:gnn:a", "gnn:b"], "backbone_hash": ["h", "h", "h"],
+    ...                      "featurizer": ["f", "f", "f"]})
+    >>> reference_arm("gnn:b", set(rows["model"]), rows)
+    'scratch:gnn:a'
     """
     if ":" not in model or model.startswith("scratch:"):
         return None
@@ -31,8 +37,21 @@ def reference_arm(model: str, models) -> Optional[str]:
     twin = "scratch:" + model
     if twin in models:
         return twin
+    shared = _twin_of_same_architecture(model, df)
+    if shared is not None:
+        return shared
     family = model.split(":", 1)[0]
     return family if family in models else None
+
+
+def _twin_of_same_architecture(model: str, df: Optional[pd.DataFrame]) -> Optional[str]:
+    if df is None or not {"backbone_hash", "featurizer"} <= set(df.columns):
+        return None
+    arm = df[df["model"] == model]
+    keys = set(zip(arm["backbone_hash"], arm["featurizer"]))
+    twins = df[df["model"].str.startswith("scratch:")]
+    found = sorted({t for t, h, f in zip(twins["model"], twins["backbone_hash"], twins["featurizer"]) if (h, f) in keys})
+    return found[0] if found else None
 
 
 def comparisons(df: pd.DataFrame) -> List[Tuple[str, str, str]]:
@@ -40,7 +59,7 @@ def comparisons(df: pd.DataFrame) -> List[Tuple[str, str, str]]:
     out = []
     models = set(df["model"])
     for (model, strategy), _ in df.groupby(["model", "strategy"], sort=True):
-        ref = reference_arm(model, models)
+        ref = reference_arm(model, models, df)
         if ref is not None:
             out.append((model, strategy, ref))
     return out

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from deepchem_finetune import storage
 from deepchem_finetune.benchmark.arms import (NESTED_OPTIONS, RUNNERS, applies, cell_mode_and_metric, family,
-                                              is_twin, source, twin_of)
+                                              features, is_twin, source, twin_of)
 from deepchem_finetune.benchmark.peers import PeerNotInstalled
 from deepchem_finetune.benchmark.protocol import run_fields
 
@@ -48,17 +48,39 @@ QUICK = {"max_epochs": 3, "patience": 3,
 def with_twins(models: Iterable[str]) -> List[str]:
     """``models`` with the scratch twin of every pretrained arm right after it (unless already listed).
 
+    A twin is made of the arm's backbone architecture and inputs alone, so pretrained arms that share both (e.g.
+    snapshots of one pretraining run) share one twin, that of the first of them: a second would repeat the very
+    same training. The report pairs each arm with the twin of its architecture (``report.reference_arm``).
+
     Examples
     --------
     >>> with_twins(["gnn:zoo", "rf"])
     ['gnn:zoo', 'scratch:gnn:zoo', 'rf']
     """
     out: List[str] = []
+    twins: Dict[tuple, str] = {}
     for m in models:
         out.append(m)
         if source(m) is not None and not is_twin(m) and family(m) in ("gnn", "seqcnn"):
-            out.append(twin_of(m))
+            key = _twin_key(m)
+            if key not in twins:
+                twins[key] = twin_of(m)
+                out.append(twin_of(m))
     return list(dict.fromkeys(out))
+
+
+def _twin_key(model: str) -> tuple:
+    """What decides a pretrained arm's twin: family, molecule features, backbone architecture and inputs (the model
+    name itself when the source cannot be read here; running the arm then reports why)."""
+    from deepchem_finetune.benchmark.protocol import short_hash
+    from deepchem_finetune.hub import architecture, read_pretrained
+    from deepchem_finetune.hub.loading import backbone_inputs
+    try:
+        artifact = read_pretrained(source(model))
+    except (OSError, ValueError, KeyError):
+        return (model,)
+    return (family(model), tuple(features(model)), artifact.backbone["name"],
+            short_hash(architecture(artifact.backbone["config"])), short_hash(backbone_inputs(artifact.featurizer)))
 
 
 def _cells(datasets, models, strategies, splits, seeds):
