@@ -309,8 +309,12 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     if start_step > 0:  # a resumed run: keep the commands and budgets of the runs it continues
         previous = _previous_runs(out)
         provenance["previous_runs"] = previous
-        provenance["molecules_seen_total"] = stats["molecules_seen"] + sum(r.get("molecules_seen") or 0
-                                                                            for r in previous)
+        # the global step counts every step in the weights, also those of a run killed before it wrote its
+        # provenance (resumed from its training checkpoint); steps after a run's last checkpoint are not in them
+        provenance["molecules_seen_total"] = steps * batch_size * world
+        unrecorded = start_step - max([r.get("steps") or 0 for r in previous], default=0)
+        if unrecorded > 0:  # their training time is unknown: budgets in minutes undercount them
+            provenance["unrecorded_steps"] = unrecorded
     if main:
         model.save_pretrained(out, provenance=provenance)
     distributed.barrier()

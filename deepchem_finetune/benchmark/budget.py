@@ -27,7 +27,9 @@ def pretraining_budget(provenance: Dict) -> Dict:
     -------
     dict
         ``minutes`` (training wall time; ``None`` when not recorded), ``minutes_exact`` (False when a run recorded
-        only its total time, featurization included), ``molecules_seen``, ``steps``, ``runs``.
+        only its total time, featurization included, or when steps of a run killed before it wrote its provenance
+        are in the weights: ``unrecorded_steps``, whose time is not counted), ``molecules_seen``, ``steps``,
+        ``runs``.
 
     Examples
     --------
@@ -49,6 +51,8 @@ def pretraining_budget(provenance: Dict) -> Dict:
             return {"minutes": None, "minutes_exact": False, "molecules_seen": None,
                     "steps": provenance.get("steps"), "runs": len(runs)}
         seconds += float(value)
+    if provenance.get("unrecorded_steps"):
+        exact = False
     molecules = provenance.get("molecules_seen_total", provenance.get("molecules_seen"))
     out = {"minutes": round(seconds / 60, 1), "minutes_exact": exact, "molecules_seen": molecules,
            "steps": provenance.get("steps"), "runs": len(runs)}
