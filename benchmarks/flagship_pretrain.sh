@@ -40,12 +40,23 @@ if [ -n "${INIT:-}" ] && ! ls "$OUT/$NAME.work"/checkpoint*.pt >/dev/null 2>&1; 
   init=(--init "$INIT")
 fi
 if [ -n "${INIT:-}" ]; then
-  offset=$("$PYTHON" -c 'import json, sys; p = json.load(open(sys.argv[1] + "/config.json"))["provenance"]; print(p["steps"])' "$INIT")
+  if [ -z "${DONE_MIN:-}" ]; then echo "INIT needs DONE_MIN (the nominal minutes its weights stand for)" >&2; exit 2; fi
+  # the steps in the INIT weights: its run's global step plus those of the stages it was itself --init'ed from
+  offset=$("$PYTHON" -c '
+import sys
+from deepchem_finetune.hub import read_pretrained
+p, n = read_pretrained(sys.argv[1]).provenance, 0
+while isinstance(p, dict) and p.get("steps"):
+    n, p = n + int(p["steps"]), p.get("parent")
+print(n)' "$INIT" | tail -n 1)
 fi
 for leg in $LEGS; do
   if [ "$leg" -le "$done_min" ]; then continue; fi
   if [ -f "$OUT/legs/${leg}min/config.json" ]; then done_min=$leg; continue; fi
   steps=$((leg * STEPS_PER_MIN - offset))
+  if [ "$steps" -le 0 ]; then
+    echo "leg ${leg}: its step bound ${leg} x ${STEPS_PER_MIN} is not above the ${offset} steps of INIT" >&2; exit 2
+  fi
   echo "== leg to ${leg} nominal min of training: global step ${steps} (+${offset} from --init) $(date -u +%FT%TZ)"
   "$PYTHON" -m deepchem_finetune.cli pretrain --objective attr_masking+descriptors --featurizer rich \
     --corpus "$CORPUS" --workers "$WORKERS" --num-layers 5 --hidden-dim 300 --batch-size 128 --epochs 1000 \

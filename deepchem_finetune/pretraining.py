@@ -134,8 +134,8 @@ def _with_genome_info(data_info: Dict, genome_info: Optional[Dict]) -> Dict:
 def _build_model(backbone: str, feat, init: Optional[str], n_tasks, common: Dict, backbone_options: Dict):
     """The DeepChem model of ``backbone``: fresh with ``feat``, or from the pretrained backbone ``init``."""
     cls = BACKBONE_MODELS[backbone]
-    if init is not None:
-        return cls.from_pretrained(init, n_tasks=n_tasks, **common, **backbone_options)
+    if init is not None:  # molecule-level features of a fine-tuned model's spec feed task heads, not pretraining
+        return cls.from_pretrained(init, n_tasks=n_tasks, extra_features=(), **common, **backbone_options)
     return cls(n_tasks, featurizer=feat, **common, **backbone_options)
 
 
@@ -254,8 +254,9 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     corpus, genome_info = _genome_corpus(corpus, genome_windows) if backbone == "seq_cnn" else (corpus, None)
     if init is not None:
         from deepchem_finetune.hub import read_pretrained
+        from deepchem_finetune.hub.loading import backbone_inputs
         from deepchem_finetune.featurizers import featurizer_from_spec
-        feat = featurizer_from_spec(read_pretrained(init).featurizer)
+        feat = featurizer_from_spec(backbone_inputs(read_pretrained(init).featurizer))  # task-head features dropped
     elif backbone == "gnn":
         feat = MolGraphFeaturizer(featurizer)
     else:

@@ -121,6 +121,7 @@ def test_headline_shows_n_marks_partial_datasets_and_says_where_a_pretrained_arm
         ("delaney", "rmse", "rf_desc", [0, 1, 2], [0.90, 0.95, 0.92]),
         ("freesolv", "rmse", zoo, [0, 1], [2.5, 2.7]),
     ])
+    rows.loc[rows["model"] == hu, "backbone_hash"] = "a GCN's"  # not the zoo GIN's architecture (nor its twin's)
     rows.to_csv(root / PAIRED, index=False)
     features = pd.read_csv(root / FEATURES)  # its rows must keep the paired grid's split ids
     features.assign(split_hash=[f"{d}{s}" for d, s in zip(features["dataset"], features["seed"])]).to_csv(

@@ -139,7 +139,7 @@ def comparisons_of(df: pd.DataFrame) -> Dict[str, List[str]]:
     of the grid."""
     models = set(df["model"])
     pretrained = [m for m in arms(df) if not m.startswith("scratch:") and m not in PEER_ARMS and ":" in m]
-    return {arm: [reference_arm(arm, models) or "scratch:" + arm] + list(PEER_ARMS) for arm in pretrained}
+    return {arm: [reference_arm(arm, models, df) or "scratch:" + arm] + list(PEER_ARMS) for arm in pretrained}
 
 
 def lost_on(df: pd.DataFrame, arm: str, ref: str):

@@ -11,7 +11,7 @@ Model names:
   MoleculeNet, residues on FLIP);
 * ``gnn+ecfp4+rdkit2d`` (and ``gnn+rdkit2d:<source>``, its twin ``scratch:gnn+rdkit2d:<source>``): the GNN with
   molecule-level features beside the graph embedding (featurizer ``extra_features``, scaled on the training split);
-  ``chemprop+rdkit2d``: chemprop with its own normalised RDKit 2D descriptors beside its D-MPNN;
+  ``seqcnn+<kinds>[:<source>]`` the same beside a SMILES SeqCNN (MoleculeNet only); ``chemprop+rdkit2d``: chemprop with its own normalised RDKit 2D descriptors beside its D-MPNN;
   ``mlp+ecfp4+rdkit2d``: the same features and head recipe without the graph (:class:`~deepchem_finetune.models.
   FeatureMLPModel`);
 * peers (:mod:`deepchem_finetune.benchmark.peers`): ``rf`` (random forest on ECFP4), ``rf_desc`` (on RDKit 2D
@@ -72,6 +72,7 @@ def family(model: str) -> str:
     kinds = features(model)
     bad = (name not in FAMILIES or (model.startswith(TWIN) and (name not in ("gnn", "seqcnn") or source(model) is None))
            or (kinds and name not in WITH_FEATURES) or any(k not in FEATURE_KINDS for k in kinds)
+           or len(set(kinds)) != len(kinds)
            or (name == "mlp" and (not kinds or source(model) is not None))
            or (name == "chemprop" and kinds not in ([], ["rdkit2d"])))
     if bad:
@@ -110,10 +111,12 @@ def is_flip(dataset: str) -> bool:
 
 
 def applies(model: str, dataset: str) -> bool:
-    """Whether a model can run on a dataset: molecule-only models skip FLIP, ridge skips molecules, and a
-    ``seqcnn:<source>`` pretrained backbone runs where its tokenizer fits (SMILES on MoleculeNet, residues on FLIP)."""
+    """Whether a model can run on a dataset: molecule-only models and arms with molecule features skip FLIP, ridge
+    skips molecules, and a ``seqcnn:<source>`` pretrained backbone runs where its tokenizer fits (SMILES on
+    MoleculeNet, residues on FLIP)."""
     fam = family(model)
-    if (is_flip(dataset) and fam in MOLECULE_ONLY) or (not is_flip(dataset) and fam in SEQUENCE_ONLY):
+    if (is_flip(dataset) and (fam in MOLECULE_ONLY or features(model))) or (
+            not is_flip(dataset) and fam in SEQUENCE_ONLY):
         return False
     if fam == "seqcnn" and source(model) is not None:
         tokenizer = read_pretrained(source(model)).featurizer["name"]
@@ -183,9 +186,8 @@ def _build(cls, cell, artifact, n_tasks, mode, options, fine_tune_options):
     """The model of a cell: scratch, pretrained (weights loaded) or the pretrained arm's twin (same config)."""
     if artifact is None:
         return cls(n_tasks, mode=mode, seed=cell["seed"], **options)
-    kwargs = dict(n_tasks=n_tasks, mode=mode, seed=cell["seed"], **fine_tune_options)
-    if features(cell["model"]):
-        kwargs["extra_features"] = features(cell["model"])
+    kwargs = dict(n_tasks=n_tasks, mode=mode, seed=cell["seed"], **fine_tune_options,
+                  extra_features=features(cell["model"]))  # exactly the arm's (a spec may carry others)
     if is_twin(cell["model"]):
         return cls._from_backbone_spec(artifact.backbone, artifact.featurizer, **kwargs)
     return cls.from_pretrained(artifact, strategy=cell["strategy"], **kwargs)

@@ -44,13 +44,23 @@ def reference_arm(model: str, models, df: Optional[pd.DataFrame] = None) -> Opti
     return family if family in models else None
 
 
+#: stamped columns a shared twin must agree on with the arm (the protocol label too, when rows were merged mixed)
+_TWIN_MATCH = ("backbone_hash", "featurizer", "dropout", "protocol")
+
+
 def _twin_of_same_architecture(model: str, df: Optional[pd.DataFrame]) -> Optional[str]:
+    """The twin (``scratch:`` rows) of the same family and features, stamped architecture, inputs and dropout (and
+    protocol label, if any) as ``model``'s rows; None when there is none or the rows carry no such stamp."""
     if df is None or not {"backbone_hash", "featurizer"} <= set(df.columns):
         return None
-    arm = df[df["model"] == model]
-    keys = set(zip(arm["backbone_hash"], arm["featurizer"]))
-    twins = df[df["model"].str.startswith("scratch:")]
-    found = sorted({t for t, h, f in zip(twins["model"], twins["backbone_hash"], twins["featurizer"]) if (h, f) in keys})
+    cols = [c for c in _TWIN_MATCH if c in df.columns]
+    stamped = df.dropna(subset=["backbone_hash", "featurizer"])
+    stamped = stamped[(stamped["backbone_hash"].astype(str) != "") & (stamped["featurizer"].astype(str) != "")]
+    keys = {tuple(map(str, k)) for k in stamped.loc[stamped["model"] == model, cols].itertuples(index=False)}
+    kind = model.split(":", 1)[0]  # family and molecule features, e.g. gnn+ecfp4
+    twins = stamped[stamped["model"].str.startswith(f"scratch:{kind}:")]
+    found = sorted({t for t, k in zip(twins["model"], twins[cols].astype(str).itertuples(index=False))
+                    if tuple(k) in keys})
     return found[0] if found else None
 
 

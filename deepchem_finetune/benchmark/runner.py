@@ -70,17 +70,18 @@ def with_twins(models: Iterable[str]) -> List[str]:
 
 
 def _twin_key(model: str) -> tuple:
-    """What decides a pretrained arm's twin: family, molecule features, backbone architecture and inputs (the model
-    name itself when the source cannot be read here; running the arm then reports why)."""
+    """What decides a pretrained arm's twin: family, molecule features, the backbone's whole stored config (its
+    dropout too: the twin keeps it) and inputs (the model name itself when the source cannot be read here; running
+    the arm then reports why)."""
     from deepchem_finetune.benchmark.protocol import short_hash
-    from deepchem_finetune.hub import architecture, read_pretrained
+    from deepchem_finetune.hub import read_pretrained
     from deepchem_finetune.hub.loading import backbone_inputs
     try:
         artifact = read_pretrained(source(model))
     except (OSError, ValueError, KeyError):
         return (model,)
-    return (family(model), tuple(features(model)), artifact.backbone["name"],
-            short_hash(architecture(artifact.backbone["config"])), short_hash(backbone_inputs(artifact.featurizer)))
+    return (family(model), tuple(features(model)), short_hash(artifact.backbone),
+            short_hash(backbone_inputs(artifact.featurizer)))
 
 
 def _cells(datasets, models, strategies, splits, seeds):
@@ -124,8 +125,10 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
         Run cells whose pretrained backbone saw the dataset in pretraining (flagged in column ``leakage``).
     twins: bool (default True)
         Add every pretrained arm's scratch twin (``scratch:gnn:<source>``: the same backbone config and featurizer,
-        random initial weights), which the report pairs it with. With False, name the scratch arm to compare with
-        yourself (e.g. ``gnn``); the report then pairs with the family's plain scratch arm.
+        random initial weights), which the report pairs it with; arms of one architecture share one (see
+        :func:`with_twins`). With False no twin is added: the report pairs an arm with a twin of its architecture
+        already among the rows it reads (e.g. from another results folder), else with the family's plain scratch
+        arm (e.g. ``gnn``), if you name one.
     allow_mixed: bool (default False)
         Let the report merge rows made under different protocols (labelled) instead of refusing.
 

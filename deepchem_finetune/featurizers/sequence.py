@@ -1,7 +1,8 @@
 """Tokenizing featurizers for sequences: SMILES, proteins and nucleic acids.
 
 Each turns a list of strings into an ``int64`` array of shape ``(n, max_length)`` of token ids, right-padded
-with ``<pad>`` = 0, so ``dc.data.NumpyDataset(X, y)`` holds it directly. Ids come from a
+with ``<pad>`` = 0, so ``dc.data.NumpyDataset(X, y)`` holds it directly (a ``SmilesTokenizer`` with
+``extra_features`` gives an object array of :class:`TokenizedMolecule` instead: tokens plus molecule features). Ids come from a
 :class:`~deepchem_finetune.featurizers.vocabulary.Vocabulary` (``<pad>`` 0, ``<unk>`` 1, ``<mask>`` 2). Every
 failure raises :class:`~deepchem_finetune.exceptions.FeaturizationError` naming the sequence's index, and for
 an unknown token its character position, and the fix; with ``on_error="skip"`` the failing sequence gets an

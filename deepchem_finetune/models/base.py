@@ -68,6 +68,11 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(unknown)}; "
                             f"TorchModel accepts {sorted(_TORCHMODEL_KWARGS)}")
         supervised = objective is None or objective == "supervised"
+        if self.extra_dim:  # molecule-level features of the featurizer go to the task head
+            if not supervised:
+                raise ValueError(f"molecule-level features (the featurizer's extra_features) feed a task head; pretrain "
+                                 f"the {objective!r} objective with a featurizer without them")
+            objective_options = {**(objective_options or {}), "extra_dim": self.extra_dim}
         check_model_arguments(n_tasks, mode, n_classes, batch_size, learning_rate, seed, head_hidden, head_dropout,
                               supervised)
         self.n_tasks, self.mode, self.n_classes = n_tasks, mode, n_classes
@@ -152,7 +157,11 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
         return featurizer_from_spec(self.featurizer_spec)
 
     def fit(self, dataset, nb_epoch: int = 10, *args, **kwargs):
-        """DeepChem's ``fit``; a recipe whose steps are not planned yet plans ``nb_epoch`` epochs of ``dataset``."""
+        """DeepChem's ``fit``; a recipe whose steps are not planned yet plans ``nb_epoch`` epochs of ``dataset``.
+        With molecule-level features the head's scaler is first fitted on ``dataset`` (the first dataset the model
+        is trained on: its training split), once."""
+        if self.extra_dim and not bool(self.head.scaler.fitted):
+            self.fit_feature_scaler(dataset)
         recipes.plan_steps(self, nb_epoch, len(dataset))
         return super().fit(dataset, nb_epoch, *args, **kwargs)
 
@@ -228,7 +237,8 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
         try:
             getattr(self.model, "module", self.model).load_state_dict(data["model_state_dict"], strict=strict)
         except RuntimeError as err:
-            if "head." in str(err) and ("scaler" in str(err) or "size mismatch" in str(err)):
+            if (self.extra_dim or "scaler" in str(err)) and "head." in str(err) and (
+                    "scaler" in str(err) or "size mismatch" in str(err)):
                 raise SpecMismatchError(
                     f"the training checkpoint's head does not fit this model: it was trained with other molecule-level "
                     f"features or tasks (this model: extra_features="
@@ -241,13 +251,6 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
         self.recipe.load_checkpoint_fields(data, getattr(self.model, "module", self.model))
 
     # --------------------------------------------------------------------- molecule features
-    def fit(self, dataset, *args, **kwargs):
-        """DeepChem's ``fit``; with molecule-level features the head's scaler is first fitted on ``dataset`` (the
-        first dataset the model is trained on: its training split), once."""
-        if self.extra_dim and not bool(self.head.scaler.fitted):
-            self.fit_feature_scaler(dataset)
-        return super().fit(dataset, *args, **kwargs)
-
     def fit_feature_scaler(self, dataset) -> None:
         """Fit the molecule-feature scaler of the head on ``dataset`` (robust scaling; non-finite values counted,
         then replaced by the column median). :meth:`fit` calls it on its first dataset."""

@@ -96,9 +96,7 @@ class MolGNNModel(BackboneModel):
         if featurizer is None:
             featurizer = dc.feat.MolGraphConvFeaturizer(use_edges=True)
         self.input_encoding = input_encoding(featurizer)
-        self.extra_dim = int(getattr(featurizer, "extra_dim", 0))
-        if self.extra_dim and objective in (None, "supervised"):  # molecule features go to the task head
-            objective_options = {**(objective_options or {}), "extra_dim": self.extra_dim}
+        self.extra_dim = int(getattr(featurizer, "extra_dim", 0))  # molecule features: see BackboneModel
         import torch
         with torch.random.fork_rng(devices=[]):
             if seed is not None:

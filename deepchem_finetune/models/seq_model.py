@@ -12,7 +12,8 @@ from deepchem_finetune._compat import import_deepchem_quietly, rdkit_errors_sile
 from deepchem_finetune.backbones import SeqCNN
 from deepchem_finetune.data.batching import TokenBatch
 from deepchem_finetune.exceptions import FeaturizationError, SpecMismatchError
-from deepchem_finetune.featurizers import FeaturizedBatch, ProteinTokenizer, featurizer_spec, input_encoding
+from deepchem_finetune.featurizers import (FeaturizedBatch, ProteinTokenizer, TokenizedMolecule, featurizer_spec,
+                                          input_encoding)
 from deepchem_finetune.models.arguments import check_int
 from deepchem_finetune.models.base import BackboneModel
 
@@ -96,12 +97,7 @@ class SeqCNNModel(BackboneModel):
             raise TypeError(f"SeqCNNModel needs a sequence tokenizer (SmilesTokenizer, ProteinTokenizer, "
                             f"NucleotideTokenizer), got {type(featurizer).__name__}")
         self.input_encoding = enc
-        self.extra_dim = int(getattr(featurizer, "extra_dim", 0))
-        if self.extra_dim:  # molecule features go to the task head
-            if objective not in (None, "supervised"):
-                raise ValueError(f"molecule-level features (extra_features) feed a task head; pretrain the {objective!r} "
-                                 "objective with a tokenizer without them")
-            objective_options = {**(objective_options or {}), "extra_dim": self.extra_dim}
+        self.extra_dim = int(getattr(featurizer, "extra_dim", 0))  # molecule features: see BackboneModel
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -123,7 +119,11 @@ class SeqCNNModel(BackboneModel):
         if backbone_spec["name"] != "SeqCNN":
             raise ValueError(f"{cls.__name__} cannot load a {backbone_spec['name']!r} backbone")
         if "extra_features" in kwargs:  # molecule features of SMILES beside the backbone (they feed the head only)
-            featurizer_spec = with_extra_features(featurizer_spec, kwargs.pop("extra_features") or ())
+            extra = kwargs.pop("extra_features") or ()
+            if extra and featurizer_spec["name"] != "SmilesTokenizer":
+                raise ValueError(f"extra_features are molecule-level features of SMILES; this backbone reads "
+                                 f"{featurizer_spec['name']} inputs")
+            featurizer_spec = with_extra_features(featurizer_spec, extra)
         featurizer = featurizer_from_spec(featurizer_spec)
         stored = backbone_spec["config"]
         enc = input_encoding(featurizer)
@@ -147,14 +147,17 @@ class SeqCNNModel(BackboneModel):
         :class:`~deepchem_finetune.data.batching.TokenBatch` of those tokens and the molecule-level features."""
         X = np.asarray(X)
         fix = "featurize with model.get_featurizer()"
-        records = X.dtype == object and X.ndim == 1 and len(X) and hasattr(X[0], "molecule_features")
-        if self.extra_dim and not records:
+        records = [isinstance(r, TokenizedMolecule) for r in X] if X.dtype == object and X.ndim == 1 else []
+        if any(records) and not all(records):
+            raise ValueError(f"batch row {records.index(False)} is not a tokenized molecule (a row that failed "
+                             f"featurization?) while others are: {fix}")
+        if self.extra_dim and not any(records):
             raise ValueError(f"the model takes {self.extra_dim} molecule-level features (tokenizer extra_features) "
                              f"but the inputs carry none: {fix}")
-        if records and not self.extra_dim:
+        if any(records) and not self.extra_dim:
             raise SpecMismatchError(f"the inputs carry molecule-level features but the model was built without them "
                                     f"(its tokenizer has no extra_features): {fix}")
-        if not records:
+        if not any(records):
             return self._tokens(X, fix)
         features = np.stack([r.molecule_features for r in X])
         if features.shape[1] != self.extra_dim:

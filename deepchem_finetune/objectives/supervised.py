@@ -69,7 +69,7 @@ class SupervisedObjective(Objective):
         if self.extra_dim:
             features = getattr(inputs, "molecule_features", None)
             if features is None:
-                raise ValueError(f"the model takes {self.extra_dim} molecule-level features beside the graph, but the "
+                raise ValueError(f"the model takes {self.extra_dim} molecule-level features beside the embedding, but the "
                                  "inputs carry none: featurize with model.get_featurizer() (its extra_features)")
             return head(encoding.pooled, features)
         return head(encoding.pooled)

@@ -84,15 +84,16 @@ def check_extra_features(kind: str, extra_features: Sequence[str]) -> None:
     ...
     deepchem_finetune.workflow.table.InputError: --extra-features are molecule-level features of SMILES; ...
     """
-    from deepchem_finetune.featurizers.molecule import FEATURE_KINDS
+    from deepchem_finetune.featurizers.molecule import FEATURE_KINDS, check_kinds
     if not extra_features:
         return
     if kind != "smiles":
         raise InputError(f"--extra-features are molecule-level features of SMILES; the input here is {kind}")
-    unknown = [k for k in extra_features if k not in FEATURE_KINDS]
-    if unknown or len(set(extra_features)) != len(extra_features):
+    try:
+        check_kinds(extra_features)
+    except ValueError:
         raise InputError(f"--extra-features {' '.join(extra_features)}: name each of {list(FEATURE_KINDS)} at most "
-                         "once")
+                         "once") from None
 
 
 def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_length: Optional[int],
@@ -100,22 +101,16 @@ def _featurizer(kind: str, source: Optional[str], values: Sequence[str], max_len
     from deepchem_finetune.featurizers import (MolGraphFeaturizer, NucleotideTokenizer, ProteinTokenizer,
                                                featurizer_from_spec)
     check_extra_features(kind, extra_features)
-    if extra_features and source is not None:
-        spec = hub.read_pretrained(source).featurizer
-        if spec["name"] not in ("MolGraphFeaturizer", "SmilesTokenizer"):
-            raise InputError(f"--extra-features go beside a backbone that reads SMILES; pretrained {source!r} reads "
-                             f"{spec['name']} inputs")
-        if max_length is not None:
-            raise InputError("--max-length applies when training from scratch; the pretrained featurizer has its own")
-        return featurizer_from_spec(hub.with_extra_features(spec, extra_features))
-    if source is not None:
+    if source is not None:  # the backbone's own inputs, plus the molecule features for the head
         spec = hub.read_pretrained(source).featurizer
         if spec["name"] not in READS[kind]:
             raise InputError(f"pretrained {source!r} reads {spec['name']} inputs, not {kind} "
                              f"({', '.join(READS[kind])} do); pass another --pretrained, or none")
+        if extra_features and spec["name"] not in ("MolGraphFeaturizer", "SmilesTokenizer"):
+            raise InputError(f"--extra-features need our SMILES featurizers; pretrained {source!r} reads {spec['name']}")
         if max_length is not None:
-            raise InputError("--max-length applies when training from scratch; the pretrained tokenizer has its own")
-        return featurizer_from_spec(spec)
+            raise InputError("--max-length applies when training from scratch; the pretrained featurizer has its own")
+        return featurizer_from_spec(hub.with_extra_features(spec, extra_features))
     if kind == "smiles":
         return MolGraphFeaturizer("rich", extra_features=tuple(extra_features))
     longest = max((len(str(v).strip()) for v in values), default=1)
