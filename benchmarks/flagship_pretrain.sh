@@ -18,7 +18,11 @@
 # Environment: PYTHON (default .venv/bin/python), OUT (default benchmarks/out/flagship), CORPUS, WORKERS
 # (featurization processes of the first leg, default 2), LEGS, STEPS_PER_MIN, INIT and DONE_MIN (continue from a
 # committed leg, e.g. INIT=benchmarks/checkpoints/flagship_gin_zinc250k_am_desc_60min DONE_MIN=60, when $OUT was
-# lost: its weights start the next leg, with fresh optimizer state). The package is imported from the folder the
+# lost: its weights start the next leg, with fresh optimizer state), NAME, OBJECTIVE (default
+# attr_masking+descriptors) and MODEL_ARGS (default the 5 x 300 GIN on the rich featurizer; empty with an INIT, whose
+# architecture and featurizer are kept). The Hu et al. GCN continued with descriptor prediction:
+#   NAME=gcn_hu_supcp_desc OBJECTIVE=descriptors MODEL_ARGS= INIT=hu2020_gcn_supervised_contextpred DONE_MIN=0 \
+#   LEGS="30 60" bash benchmarks/flagship_pretrain.sh The package is imported from the folder the
 # script lies in (`python -m` puts the working directory first on sys.path): for a run of many hours start it from
 # a separate `git worktree` of a fixed commit, with absolute OUT/CORPUS/PYTHON and $DEEPCHEM_FINETUNE_CACHE, so
 # that editing the main checkout cannot change the code of a later leg.
@@ -30,15 +34,17 @@ CORPUS="${CORPUS:-../shared/data/corpora/zinc250k_rndm_zinc_drugs_clean.smi.gz}"
 WORKERS="${WORKERS:-2}"
 LEGS="${LEGS:-30 60 120 240 480}"
 NAME="${NAME:-gin_zinc250k_am_desc}"
+OBJECTIVE="${OBJECTIVE:-attr_masking+descriptors}"
+MODEL_ARGS="${MODEL_ARGS---featurizer rich --num-layers 5 --hidden-dim 300}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 STEPS_PER_MIN="${STEPS_PER_MIN:-155}"
 mkdir -p "$OUT/legs"
 done_min="${DONE_MIN:-0}"
 init=()
 offset=0  # steps the run's global step does not count: those of an --init artifact (its step count starts at 0)
-if [ -n "${INIT:-}" ] && ! ls "$OUT/$NAME.work"/checkpoint*.pt >/dev/null 2>&1; then
-  init=(--init "$INIT")
-fi
+# every leg names INIT (its architecture and featurizer; the provenance's parent); --resume then restores the
+# weights, optimizer state and step of the training checkpoints in $OUT/$NAME.work when there are some
+if [ -n "${INIT:-}" ]; then init=(--init "$INIT"); fi
 if [ -n "${INIT:-}" ]; then
   if [ -z "${DONE_MIN:-}" ]; then echo "INIT needs DONE_MIN (the nominal minutes its weights stand for)" >&2; exit 2; fi
   # the steps in the INIT weights: its run's global step plus those of the stages it was itself --init'ed from
@@ -58,10 +64,10 @@ for leg in $LEGS; do
     echo "leg ${leg}: its step bound ${leg} x ${STEPS_PER_MIN} is not above the ${offset} steps of INIT" >&2; exit 2
   fi
   echo "== leg to ${leg} nominal min of training: global step ${steps} (+${offset} from --init) $(date -u +%FT%TZ)"
-  "$PYTHON" -m deepchem_finetune.cli pretrain --objective attr_masking+descriptors --featurizer rich \
-    --corpus "$CORPUS" --workers "$WORKERS" --num-layers 5 --hidden-dim 300 --batch-size 128 --epochs 1000 \
+  # shellcheck disable=SC2086  # MODEL_ARGS is a list of options
+  "$PYTHON" -m deepchem_finetune.cli pretrain --objective "$OBJECTIVE" $MODEL_ARGS \
+    --corpus "$CORPUS" --workers "$WORKERS" --batch-size 128 --epochs 1000 \
     --max-steps "$steps" --checkpoint-every 500 --no-progress --out "$OUT/$NAME" --resume "${init[@]}"
-  init=()
   rm -rf "$OUT/legs/${leg}min.tmp"
   cp -r "$OUT/$NAME" "$OUT/legs/${leg}min.tmp"
   mv "$OUT/legs/${leg}min.tmp" "$OUT/legs/${leg}min"
