@@ -196,6 +196,28 @@ def gain_table(df: pd.DataFrame, arm: str, refs: List[str]) -> List[str]:
     return table(["dataset (metric)"] + [f"vs {arm_name(r)}" for r in refs], rows)
 
 
+def corpus_lines(df: pd.DataFrame) -> List[str]:
+    """Test molecules (InChIKey) of each pretrained arm's cells that were in its pretraining corpus, per dataset."""
+    if "corpus_check" not in df.columns:
+        return []
+    rows = df[df["corpus_check"].notna() & ~df["model"].str.startswith("scratch:")]
+    if rows.empty:
+        return []
+    lines = ["", "Test molecules that were in the arm's pretraining corpus (InChIKey, counted per cell; the largest "
+             "count over seeds):", "", "| arm | " + " | ".join(label(d, m) for d, m in datasets(df)) + " | corpus |",
+             "|---|" + "---|" * (len(datasets(df)) + 1)]
+    for arm, g in rows.groupby("model", sort=True):
+        cells = []
+        for d, _ in datasets(df):
+            sub = g[g["dataset"] == d]
+            count = sub["test_in_corpus"].dropna() if "test_in_corpus" in sub else sub["model"][:0]
+            cells.append("—" if sub.empty else "not checked" if count.empty
+                         else f"{int(count.max())} of {int(sub['n_test'].max())}")
+        notes = "; ".join(sorted(set(g["corpus_check"].astype(str))))
+        lines.append(f"| {arm_name(arm)} | " + " | ".join(cells) + f" | {notes} |")
+    return lines
+
+
 def anchors(df: pd.DataFrame) -> List[str]:
     return anchor_lines((label(d, m), references_for(d, m)) for d, m in datasets(df))
 
@@ -217,6 +239,7 @@ def paired_moleculenet(results_dir: Path) -> str:
         lines += gain_table(df, arm, refs)
     lines += ["", "Where a pretrained arm loses (mean paired difference in the reference's favour):", ""]
     lines += loss_lines(df)
+    lines += corpus_lines(df)
     lines += ["", "Published anchors (other splits and protocols, so not like-for-like; sources in "
               "`deepchem_finetune/benchmark/references.py`):", ""] + anchors(df)
     return "\n".join(lines + ["", source([CSV], len(df), COMMAND)])
