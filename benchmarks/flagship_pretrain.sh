@@ -12,12 +12,15 @@
 # compute whatever happens. Each leg's provenance records its steps, molecules seen and actual training seconds.
 # (The 30- and 60-minute legs of 2026-12-05 were bounded by time: 4,662 and 6,892 steps.)
 #
+# A finished leg is committed by copying it to benchmarks/checkpoints/flagship_legs/$NAME/<N>min/ (`make results`
+# reads its provenance for the cost table; the benchmark fine-tunes it from there).
+#
 #   bash benchmarks/flagship_pretrain.sh                 # all legs: 30, 60, 120, 240, 480 nominal minutes
 #   LEGS="30 60" bash benchmarks/flagship_pretrain.sh    # only the first two
 #
 # Environment: PYTHON (default .venv/bin/python), OUT (default benchmarks/out/flagship), CORPUS, WORKERS
 # (featurization processes of the first leg, default 2), LEGS, STEPS_PER_MIN, INIT and DONE_MIN (continue from a
-# committed leg, e.g. INIT=benchmarks/checkpoints/flagship_gin_zinc250k_am_desc_60min DONE_MIN=60, when $OUT was
+# committed leg, e.g. INIT=benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/60min DONE_MIN=60, when $OUT was
 # lost: its weights start the next leg, with fresh optimizer state), NAME, OBJECTIVE (default
 # attr_masking+descriptors) and MODEL_ARGS (default the 5 x 300 GIN on the rich featurizer; empty with an INIT, whose
 # architecture and featurizer are kept). The Hu et al. GCN continued with descriptor prediction:

@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import deepchem_finetune  # noqa: E402,F401  (silences DeepChem's import chatter)
 
-from resultgen import ablation, dna, earlier, features, hu2020, paired, ranking, recipe, throughput, timing  # noqa: E402
+from resultgen import (ablation, dna, earlier, features, flagship, hu2020, paired, ranking, recipe,  # noqa: E402
+                       throughput, timing)
 from resultgen.common import RESULTS_DIR, ResultsError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +44,7 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
         "hu2020_hiv_runs": hu2020.hu2020_hiv_runs,
         "descriptor_ablation": ablation.descriptor_ablation,
         "descriptor_ablation_budget": ablation.descriptor_ablation_budget,
+        "flagship_legs": flagship.flagship_legs,
         "rank_validation": ranking.rank_validation,
         "recipe_ensemble": recipe.recipe_ensemble,
         "features": features.features,

@@ -24,6 +24,10 @@ def _copy(tmp_path: Path) -> Path:
     """The two documents and the committed CSVs in a scratch repository root."""
     root = tmp_path / "repo"
     shutil.copytree(REPO / "benchmarks" / "results", root / "benchmarks" / "results")
+    for config in (REPO / "benchmarks" / "checkpoints" / "flagship_legs").glob("*/*/config.json"):  # their provenance
+        dest = root / config.relative_to(REPO)
+        dest.parent.mkdir(parents=True)
+        shutil.copy(config, dest)
     for doc in BLOCKS:
         shutil.copy(REPO / doc, root / doc)
     return root
@@ -55,14 +59,20 @@ def test_generation_is_idempotent_and_keeps_the_prose(tmp_path):
 
 
 def test_every_generated_block_cites_an_existing_committed_csv_and_a_command():
+    """Every block names what it is generated from (committed CSVs of per-seed rows, or committed pretrained folders
+    whose provenance it reads) and the command that made them."""
     for doc, generators in BLOCKS.items():
         for name in generators:
             block = _block(REPO, doc, name)
             cited = re.findall(r"`benchmarks/results/([^`]+\.csv)`", block)
-            assert cited, f"{doc} block {name} names no CSV of benchmarks/results/"
+            folders = re.findall(r"`(benchmarks/checkpoints/[^`]+)`", block)
+            assert cited or folders, f"{doc} block {name} names no CSV of benchmarks/results/ (nor committed folders)"
             for path in cited:
                 assert list((REPO / "benchmarks" / "results").glob(path)), f"{doc} block {name}: {path} is not there"
-            assert "the rows were made by:" in block, f"{doc} block {name} names no command"
+            for path in folders:
+                assert (REPO / path).is_dir(), f"{doc} block {name}: {path} is not there"
+            assert "the rows were made by:" in block or (folders and "were made by:" in block), \
+                f"{doc} block {name} names no command"
 
 
 def test_mixed_protocols_are_refused(tmp_path, capsys):
@@ -150,3 +160,23 @@ def test_features_table_refuses_rows_on_other_split_ids(tmp_path):
     features.to_csv(root / FEATURES, index=False)
     with pytest.raises(ValueError, match="used different split ids in: bbbp seed 0"):
         generate(root, write=False)
+
+
+def test_flagship_legs_pair_with_the_twin_of_their_architecture(tmp_path):
+    """Leg rows (benchmarked with --no-twins) are paired with the paired grid's twin of the same architecture and with
+    chemprop, on the same split ids; the cost table comes from each committed leg's provenance."""
+    root = _copy(tmp_path)
+    grid = pd.read_csv(root / PAIRED)
+    twin = grid[(grid["model"] == "scratch:gnn:gin_zinc60k_am_desc") & grid["dataset"].isin(["bbbp", "delaney"])]
+    leg = "gnn:benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/30min"
+    better = twin["test"] + twin["metric"].map({"roc_auc": 0.05, "rmse": -0.1})  # a leg 0.05 / 0.1 better than the twin
+    twin.assign(model=leg, strategy="full", test=better).to_csv(root / "benchmarks/results/flagship_legs.csv",
+                                                               index=False)
+    generate(root, write=True)
+    block = _block(root, "benchmarks/RESULTS.md", "flagship_legs")
+    assert "| gin_zinc250k_am_desc | 30 | attr_masking+descriptors | 4,662 | 596,736 | 30.0 |" in block
+    row = next(line for line in block.splitlines() if line.startswith("| gin_zinc250k_am_desc | 30 | 596,736 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3].startswith("+0.050") and cells[3].endswith("(3/0/0)")  # ROC-AUC vs the twin: one dataset
+    assert cells[4].startswith("-") and cells[4].endswith("(3/0/0)")  # RMSE vs the twin: lower
+    assert cells[5] != "—" and cells[6] != "—" and cells[7] == "2"  # vs chemprop, on 2 datasets
