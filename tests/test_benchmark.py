@@ -258,6 +258,6 @@ def test_quick_benchmark_feature_arms_share_the_split(tmp_path, cache_dir):
     zoo = read_pretrained("seqcnn_zinc250k_smiles_mt").featurizer  # the twin: the zoo tokenizer plus ECFP4
     twin = df[df["model"] == "scratch:seqcnn+ecfp4:seqcnn_zinc250k_smiles_mt"].iloc[0]
     assert twin["featurizer"] == f"SmilesTokenizer:{short_hash(with_extra_features(zoo, ['ecfp4']))}"
-    with pytest.raises(ValueError, match="molecule features need SMILES"):
-        run_benchmark(["flip_gb1:two_vs_rest"], ["seqcnn+ecfp4"], seeds=[0], quick=True, out_dir=str(tmp_path / "c"),
-                      protein_dir=str(SHARED_DATA / "protein"), progress=False)
+    from deepchem_finetune.benchmark.arms import applies
+    assert not applies("seqcnn+ecfp4", "flip_gb1:two_vs_rest")  # molecule features: skipped on proteins
+    assert applies("seqcnn", "flip_gb1:two_vs_rest")
