@@ -50,6 +50,8 @@ def test_arms_of_one_architecture_share_one_twin(tmp_path):
     a, b, c = save("leg30", 0), save("leg60", 1), save("gcn", 0, conv="gcn")
     b_feat = "gnn+ecfp4:" + b.split(":", 1)[1]
     assert with_twins([a, b, c, b_feat, "rf"]) == [a, twin_of(a), b, c, twin_of(c), b_feat, twin_of(b_feat), "rf"]
+    # a rerun naming b first keeps the twin already written for a (its rows), rather than training twin_of(b)
+    assert with_twins([b, a], existing=["rf", twin_of(a)]) == [b, twin_of(a), a]
     rows = pd.DataFrame({"model": [a, twin_of(a), b, c, twin_of(c)], "backbone_hash": ["g", "g", "g", "k", "k"],
                          "featurizer": ["f"] * 5})
     assert [reference_arm(m, set(rows["model"]), rows) for m in (a, b, c)] == [twin_of(a), twin_of(a), twin_of(c)]

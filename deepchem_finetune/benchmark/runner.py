@@ -45,12 +45,14 @@ QUICK = {"max_epochs": 3, "patience": 3,
                            "rf": {"n_estimators": 50}, "chemprop": {"epochs": 3}}}
 
 
-def with_twins(models: Iterable[str]) -> List[str]:
+def with_twins(models: Iterable[str], existing: Iterable[str] = ()) -> List[str]:
     """``models`` with the scratch twin of every pretrained arm right after it (unless already listed).
 
     A twin is made of the arm's backbone architecture and inputs alone, so pretrained arms that share both (e.g.
     snapshots of one pretraining run) share one twin, that of the first of them: a second would repeat the very
-    same training. The report pairs each arm with the twin of its architecture (``report.reference_arm``).
+    same training. A twin among ``existing`` (the models of rows already written) counts as listed, so a rerun that
+    names the arms in another order keeps it. The report pairs each arm with the twin of its architecture
+    (``report.reference_arm``).
 
     Examples
     --------
@@ -59,6 +61,9 @@ def with_twins(models: Iterable[str]) -> List[str]:
     """
     out: List[str] = []
     twins: Dict[tuple, str] = {}
+    earlier = [t for t in dict.fromkeys(existing) if is_twin(t) and source(t) is not None]
+    for t in earlier:
+        twins.setdefault(_twin_key(t[len("scratch:"):]), t)
     for m in models:
         out.append(m)
         if source(m) is not None and not is_twin(m) and family(m) in ("gnn", "seqcnn"):
@@ -66,6 +71,8 @@ def with_twins(models: Iterable[str]) -> List[str]:
             if key not in twins:
                 twins[key] = twin_of(m)
                 out.append(twin_of(m))
+            elif twins[key] in earlier:
+                out.append(twins[key])  # its rows are kept; datasets or seeds it lacks are run
     return list(dict.fromkeys(out))
 
 
@@ -155,7 +162,7 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
     for row in done_rows:  # state left by a process killed between writing its row and cleaning up
         shutil.rmtree(os.path.join(out_dir, "state", _cell_folder(row)), ignore_errors=True)
         _remove(os.path.join(out_dir, "state", _cell_folder(row) + ".lock"))
-    models = with_twins(models) if twins else list(models)
+    models = with_twins(models, existing=[r["model"] for r in done_rows]) if twins else list(models)
     cells = [c for c in _cells(list(datasets), models, list(strategies), list(splits), list(seeds))
              if _key(c) not in done]
     skipped_peers = set()
