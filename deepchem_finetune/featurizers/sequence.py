@@ -130,23 +130,28 @@ class SmilesTokenizer(_SequenceTokenizer):
             return super().featurize(datapoints, log_every_n, **kwargs)
         if isinstance(datapoints, str):
             datapoints = [datapoints]
+        def one(smiles, row):
+            ids, n_tokens = self._encode(smiles, row)
+            return self._with_features(self.pad(ids), smiles, row), n_tokens
+
         with rdkit_errors_silenced():
-            rows, _ = self._featurize_rows(datapoints, self.featurize_one)
+            rows, _ = self._featurize_rows(datapoints, one)
+        self._warn_truncated(rows)
         out = np.empty(len(rows), dtype=object)
         for i, row in enumerate(rows):
-            out[i] = row if row is not None else self._failed()
+            out[i] = row[0] if row is not None else self._failed()
         return out
 
     def featurize_one(self, sequence: str, index: int = 0):
         """One row of :meth:`featurize`: padded token ids, or with ``extra_features`` a :class:`TokenizedMolecule`."""
         ids = super().featurize_one(sequence, index)
-        if not self.extra_features:
-            return ids
+        return self._with_features(ids, sequence, index) if self.extra_features else ids
+
+    def _with_features(self, ids: np.ndarray, smiles: str, index) -> TokenizedMolecule:
         from deepchem_finetune.featurizers.molecule import molecule_vector
-        mol = Chem.MolFromSmiles(sequence)
-        if mol is None:  # only reached with canonicalize=False (else encode_one has parsed it)
-            raise FeaturizationError(f"SMILES at index {index} could not be parsed by RDKit: {sequence!r}", index,
-                                     sequence)
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:  # only reached with canonicalize=False (else the tokenizer has parsed it)
+            raise FeaturizationError(f"SMILES at index {index} could not be parsed by RDKit: {smiles!r}", index, smiles)
         return TokenizedMolecule(ids, molecule_vector(mol, self.extra_features))
 
     def _prepare(self, sequence: str, index: int) -> str:

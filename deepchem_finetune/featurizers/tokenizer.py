@@ -113,10 +113,7 @@ class _SequenceTokenizer(OnErrorMixin, dc.feat.Featurizer):
             datapoints = [datapoints]
         with rdkit_errors_silenced():
             encoded, n_skipped = self._featurize_rows(datapoints, self._encode)
-        n_cut = sum(e is not None and e[1] > self.max_length for e in encoded)
-        if n_cut:
-            logger.warning("%s: truncated %d of %d sequences to max_length=%d tokens", type(self).__name__,
-                           n_cut, len(encoded), self.max_length)
+        self._warn_truncated(encoded)
         if n_skipped:
             out = np.empty(len(encoded), dtype=object)
             for i, e in enumerate(encoded):
@@ -126,6 +123,13 @@ class _SequenceTokenizer(OnErrorMixin, dc.feat.Featurizer):
         for i, (ids, _) in enumerate(encoded):
             out[i, :len(ids)] = ids
         return out
+
+    def _warn_truncated(self, encoded) -> None:
+        """Log how many of the ``(row, n_tokens)`` pairs (None: skipped) were cut to ``max_length``."""
+        n_cut = sum(e is not None and e[1] > self.max_length for e in encoded)
+        if n_cut:
+            logger.warning("%s: truncated %d of %d sequences to max_length=%d tokens", type(self).__name__,
+                           n_cut, len(encoded), self.max_length)
 
     def decode(self, ids: Sequence[int]) -> str:
         """The string of a row of ids (padding dropped; ``<unk>`` / ``<mask>`` written as such)."""
