@@ -256,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run (flagged) cells whose pretrained backbone saw the dataset in pretraining")
     bench.add_argument("--no-twins", action="store_true",
                        help="do not add the scratch twin (same backbone config and featurizer, random weights) of "
-                            "each pretrained arm; compare with a scratch arm you name instead")
+                            "each pretrained arm; the report then pairs it with a twin of its architecture among the "
+                            "rows it reads (e.g. an earlier grid's), else with a scratch arm you name")
     bench.add_argument("--allow-mixed", action="store_true",
                        help="let the report merge rows made under different protocols (labelled)")
     bench.add_argument("--no-progress", action="store_true")
