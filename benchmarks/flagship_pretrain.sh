@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The flagship GNN pretraining (#25), run as legs of cumulative training so the gain-vs-budget curve has a snapshot
+# The flagship pretraining (#25), run as legs of cumulative training so the gain-vs-budget curve has a snapshot
 # at each budget. Each leg continues the previous one (`pretrain --resume` on the same --out and its .work/ training
 # checkpoints; the first leg too, so a killed first leg also continues) and is then copied to $OUT/legs/<minutes>min/;
 # a leg whose copy exists is skipped, so rerunning the script after a kill continues where it stopped. One core:
@@ -23,12 +23,21 @@
 # committed leg, e.g. INIT=benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/60min DONE_MIN=60, when $OUT was
 # lost: its weights start the next leg, with fresh optimizer state), NAME, OBJECTIVE (default
 # attr_masking+descriptors) and MODEL_ARGS (default the 5 x 300 GIN on the rich featurizer; empty with an INIT, whose
-# architecture and featurizer are kept). The Hu et al. GCN continued with descriptor prediction:
+# architecture and featurizer are kept). Other runs of the same script:
+#
+#   # the Hu et al. GCN continued with descriptor prediction
 #   NAME=gcn_hu_supcp_desc OBJECTIVE=descriptors MODEL_ARGS= INIT=hu2020_gcn_supervised_contextpred DONE_MIN=0 \
-#   LEGS="30 60" bash benchmarks/flagship_pretrain.sh The package is imported from the folder the
-# script lies in (`python -m` puts the working directory first on sys.path): for a run of many hours start it from
-# a separate `git worktree` of a fixed commit, with absolute OUT/CORPUS/PYTHON and $DEEPCHEM_FINETUNE_CACHE, so
-# that editing the main checkout cannot change the code of a later leg.
+#   LEGS="30 60" bash benchmarks/flagship_pretrain.sh
+#   # the protein flagship: a wider, deeper SeqCNN with masked tokens on the UniProt corpus (a step is a batch of 128
+#   # sequences: set STEPS_PER_MIN to its own rate, measured with a few minutes of `pretrain ... --time-budget 5`)
+#   NAME=seqcnn_uniprot_wide OBJECTIVE=masked_tokens CORPUS=../shared/data/protein/corpus/uniprot_proteomes_15sp.fasta.gz \
+#   MODEL_ARGS="--backbone seq_cnn --tokenizer protein --max-length 400 --truncate --width 256 --depth 12 --lr 2e-3" \
+#   bash benchmarks/flagship_pretrain.sh
+#
+# The package is imported from the folder the script lies in (`python -m` puts the working directory first on
+# sys.path): for a run of many hours start it from a separate `git worktree` of a fixed commit, with absolute
+# OUT/CORPUS/PYTHON and $DEEPCHEM_FINETUNE_CACHE, so that editing the main checkout cannot change the code of a later
+# leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
