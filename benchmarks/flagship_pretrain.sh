@@ -22,7 +22,7 @@
 # (featurization processes of the first leg, default 2), LEGS, STEPS_PER_MIN, INIT and DONE_MIN (continue from a
 # committed leg, e.g. INIT=benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/60min DONE_MIN=60, when $OUT was
 # lost: its weights start the next leg, with fresh optimizer state), NAME, OBJECTIVE (default
-# attr_masking+descriptors) and MODEL_ARGS (default the 5 x 300 GIN on the rich featurizer; empty with an INIT, whose
+# attr_masking+descriptors) and MODEL_ARGS (default the 5 x 300 GIN on the rich featurizer; with an INIT none, its
 # architecture and featurizer are kept). Other runs of the same script:
 #
 #   # the Hu et al. GCN continued with descriptor prediction
@@ -32,7 +32,8 @@
 #   # sequences: set STEPS_PER_MIN to its own rate, measured with a few minutes of `pretrain ... --time-budget 5`)
 #   NAME=seqcnn_uniprot_wide OBJECTIVE=masked_tokens CORPUS=../shared/data/protein/corpus/uniprot_proteomes_15sp.fasta.gz \
 #   MODEL_ARGS="--backbone seq_cnn --tokenizer protein --max-length 400 --truncate --width 256 --depth 12 --lr 2e-3" \
-#   bash benchmarks/flagship_pretrain.sh
+#   STEPS_PER_MIN=<its measured rate> bash benchmarks/flagship_pretrain.sh
+# (only GNN legs pair with the MoleculeNet grid's twins and chemprop in RESULTS.md; protein legs are scored on FLIP)
 #
 # The package is imported from the folder the script lies in (`python -m` puts the working directory first on
 # sys.path): for a run of many hours start it from a separate `git worktree` of a fixed commit, with absolute
@@ -47,7 +48,9 @@ WORKERS="${WORKERS:-2}"
 LEGS="${LEGS:-30 60 120 240 480}"
 NAME="${NAME:-gin_zinc250k_am_desc}"
 OBJECTIVE="${OBJECTIVE:-attr_masking+descriptors}"
-MODEL_ARGS="${MODEL_ARGS---featurizer rich --num-layers 5 --hidden-dim 300}"
+if [ -n "${INIT:-}" ]; then default_args=""; else default_args="--featurizer rich --num-layers 5 --hidden-dim 300"; fi
+MODEL_ARGS="${MODEL_ARGS-$default_args}"
+read -ra model_args <<< "$MODEL_ARGS"  # words, no globbing
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 STEPS_PER_MIN="${STEPS_PER_MIN:-155}"
 mkdir -p "$OUT/legs"
@@ -76,8 +79,7 @@ for leg in $LEGS; do
     echo "leg ${leg}: its step bound ${leg} x ${STEPS_PER_MIN} is not above the ${offset} steps of INIT" >&2; exit 2
   fi
   echo "== leg to ${leg} nominal min of training: global step ${steps} (+${offset} from --init) $(date -u +%FT%TZ)"
-  # shellcheck disable=SC2086  # MODEL_ARGS is a list of options
-  "$PYTHON" -m deepchem_finetune.cli pretrain --objective "$OBJECTIVE" $MODEL_ARGS \
+  "$PYTHON" -m deepchem_finetune.cli pretrain --objective "$OBJECTIVE" "${model_args[@]}" \
     --corpus "$CORPUS" --workers "$WORKERS" --batch-size 128 --epochs 1000 \
     --max-steps "$steps" --checkpoint-every 500 --no-progress --out "$OUT/$NAME" --resume "${init[@]}"
   rm -rf "$OUT/legs/${leg}min.tmp"

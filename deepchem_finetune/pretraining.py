@@ -147,7 +147,8 @@ def _previous_runs(out: str) -> list:
     import json
     with open(path) as fh:
         prov = json.load(fh).get("provenance", {})
-    keep = ("command", "steps", "resumed_from_step", "molecules_seen", "seconds", "training_seconds", "created_utc")
+    keep = ("command", "steps", "resumed_from_step", "batch_size", "molecules_seen", "seconds", "training_seconds",
+            "created_utc")
     return list(prov.get("previous_runs", [])) + [{k: prov.get(k) for k in keep}]
 
 
@@ -301,7 +302,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         metrics = evaluate_masked_tokens(model, held_out, seed=seed)
         logger.info("held-out masked-token accuracy %.4f, perplexity %.3f", metrics["eval_masked_accuracy"],
                     metrics["eval_perplexity"])
-    stats = {"steps": steps, "resumed_from_step": start_step, "final_loss": final_loss,
+    stats = {"steps": steps, "resumed_from_step": start_step, "batch_size": batch_size, "final_loss": final_loss,
              "molecules_seen": (steps - start_step) * batch_size * world, "processes": world,
              "seconds": round(time.time() - t0, 1), "data_seconds": round(t_train - t0, 1),
              "training_seconds": round(time.time() - t_train, 1), **metrics}
@@ -312,10 +313,12 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         provenance["previous_runs"] = previous
         # the global step counts every step in the weights, also those of a run killed before it wrote its
         # provenance (resumed from its training checkpoint); steps after a run's last checkpoint are not in them
-        provenance["molecules_seen_total"] = steps * batch_size * world
-        unrecorded = start_step - max([r.get("steps") or 0 for r in previous], default=0)
-        if unrecorded > 0:  # their training time is unknown: budgets in minutes undercount them
-            provenance["unrecorded_steps"] = unrecorded
+        provenance["molecules_seen_total"] = steps * batch_size * world  # at this run's batch size and processes
+        last = (previous[-1].get("steps") or 0) if previous else 0
+        if start_step > last:  # their training time is unknown: budgets in minutes undercount them
+            provenance["unrecorded_steps"] = start_step - last
+        elif start_step < last:  # resumed from a checkpoint older than the last run's end: its later steps were lost
+            provenance["rewound_steps"] = last - start_step
     if main:
         model.save_pretrained(out, provenance=provenance)
     distributed.barrier()

@@ -52,6 +52,7 @@ def test_arms_of_one_architecture_share_one_twin(tmp_path):
     assert with_twins([a, b, c, b_feat, "rf"]) == [a, twin_of(a), b, c, twin_of(c), b_feat, twin_of(b_feat), "rf"]
     # a rerun naming b first keeps the twin already written for a (its rows), rather than training twin_of(b)
     assert with_twins([b, a], existing=["rf", twin_of(a)]) == [b, twin_of(a), a]
+    assert with_twins([b], existing=[twin_of(a), twin_of(b)]) == [b, twin_of(b)]  # its own written twin first
     rows = pd.DataFrame({"model": [a, twin_of(a), b, c, twin_of(c)], "backbone_hash": ["g", "g", "g", "k", "k"],
                          "featurizer": ["f"] * 5})
     assert [reference_arm(m, set(rows["model"]), rows) for m in (a, b, c)] == [twin_of(a), twin_of(a), twin_of(c)]

@@ -8,7 +8,7 @@ benchmark ... --no-twins``: a leg shares the twin of its architecture, already i
 from __future__ import annotations
 
 import json
-import os
+import re
 from pathlib import Path
 from typing import List
 
@@ -27,48 +27,57 @@ LEGS_DIR = "checkpoints/flagship_legs"  # beside results/, under benchmarks/
 COMMAND = ("`deepchem-finetune benchmark --datasets bbbp bace_classification clintox delaney freesolv lipo tox21 "
            f"--models gnn:benchmarks/{LEGS_DIR}/<run>/<N>min ... --no-twins --seeds 0 1 2 --max-epochs 40 "
            "--patience 10 --model-option dropout=0.2 --out benchmarks/out/flagship_legs`, then `cp "
-           f"benchmarks/out/flagship_legs/results.csv {RESULTS_DIR}/`; twins and chemprop: the paired grid's rows")
+           f"benchmarks/out/flagship_legs/results.csv {RESULTS_DIR}/{CSV}`; twins and chemprop: the paired grid's rows")
 
 
 def legs(results_dir: Path) -> pd.DataFrame:
-    """One row per committed leg: ``model`` (its benchmark name), run, minutes (nominal), objective and budget."""
+    """One row per committed leg (a ``<N>min`` folder of a run): ``model`` (its benchmark name, ``gnn:`` or ``seqcnn:``
+    by its backbone), run, minutes (nominal), objective and budget."""
     root = results_dir.parent / LEGS_DIR
     rows = []
-    for run in sorted(os.listdir(root)) if root.is_dir() else []:
-        for leg in os.listdir(root / run):
-            config_path = root / run / leg / "config.json"
-            if not leg.endswith("min") or not config_path.is_file():
-                continue
-            config = json.loads(config_path.read_text())
-            rows.append({"model": f"gnn:benchmarks/{LEGS_DIR}/{run}/{leg}", "run": run, "leg": int(leg[:-3]),
+    for run in sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        for leg in sorted(p.name for p in (root / run).iterdir() if p.is_dir() and re.fullmatch(r"\d+min", p.name)):
+            config = json.loads((root / run / leg / "config.json").read_text())
+            family = "gnn" if config["backbone"]["name"] == "MolGNN" else "seqcnn"
+            rows.append({"model": f"{family}:benchmarks/{LEGS_DIR}/{run}/{leg}", "run": run, "leg": int(leg[:-3]),
                          "objective": objective_label(config["objective"]), **pretraining_budget(config["provenance"])})
     return pd.DataFrame(rows).sort_values(["run", "leg"]).reset_index(drop=True) if rows else pd.DataFrame()
 
 
+def _count(value) -> str:
+    """``4,662``; ``—`` when not recorded."""
+    return "—" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
 def cost_lines(budgets: pd.DataFrame) -> List[str]:
     header = ["run", "leg (nominal min)", "objective", "steps", "molecules seen", "training min (one core)"]
-    body = [[r.run, str(r.leg), r.objective, f"{r.steps:,}", f"{int(r.molecules_seen):,}",
-             f"{r.minutes:.1f}" + ("" if r.minutes_exact else " (lower bound)")] for r in budgets.itertuples()]
+    body = [[r.run, str(r.leg), r.objective, _count(r.steps), _count(r.molecules_seen),
+             "—" if r.minutes is None or pd.isna(r.minutes)
+             else f"{r.minutes:.1f}" + ("" if r.minutes_exact else " (lower bound)")] for r in budgets.itertuples()]
     return table(header, body)
 
 
 def gain_lines(df: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
-    """Per leg: the paired averages over the datasets it was fine-tuned on, vs its twin and vs chemprop."""
+    """Per leg: paired averages vs its twin and vs chemprop, over the datasets every leg with rows was run on (so the
+    legs are compared on the same datasets); the count of those datasets is the last column."""
     models = set(df["model"])
+    done = budgets[budgets["model"].isin(models)]
+    sets = [set(df.loc[df["model"] == m, "dataset"]) for m in done["model"]]
+    common = set.intersection(*sets) if sets else set()
+    df = df[df["dataset"].isin(common)]
     header = ["run", "leg", "molecules seen", "vs twin, ROC-AUC", "vs twin, RMSE", "vs chemprop, ROC-AUC",
               "vs chemprop, RMSE", "datasets"]
     body = []
-    for r in budgets[budgets["model"].isin(models)].itertuples():
+    for r in done.itertuples():
         cells = []
         for ref in (reference_arm(r.model, models, df), "chemprop"):
             summary = paired_summary(paired_rows(df, r.model, ref)) if ref in models else pd.DataFrame()
             for metric in ("roc_auc", "rmse"):
-                rows = summary[(summary["metric"] == metric)] if len(summary) else summary
+                rows = summary[summary["metric"] == metric] if len(summary) else summary
                 avg = rows[rows["dataset"].str.startswith("average")] if len(rows) else rows
                 pick = avg if len(avg) else rows
-                cells.append(gain_cell(pick.iloc[0]) if len(pick) == 1 else "—")
-        body.append([r.run, str(r.leg), f"{int(r.molecules_seen):,}", *cells,
-                     str(df.loc[df["model"] == r.model, "dataset"].nunique())])
+                cells.append(gain_cell(pick.iloc[0]) if len(pick) == 1 and pick.iloc[0]["n"] > 0 else "—")
+        body.append([r.run, str(r.leg), _count(r.molecules_seen), *cells, str(len(common))])
     return table(header, body)
 
 

@@ -51,17 +51,18 @@ def pretraining_budget(provenance: Dict) -> Dict:
             return {"minutes": None, "minutes_exact": False, "molecules_seen": None,
                     "steps": provenance.get("steps"), "runs": len(runs)}
         seconds += float(value)
-    if provenance.get("unrecorded_steps"):
-        exact = False
+    if provenance.get("unrecorded_steps") or provenance.get("rewound_steps"):
+        exact = False  # steps without a recorded time, or recorded time of steps not in the weights
     molecules = provenance.get("molecules_seen_total", provenance.get("molecules_seen"))
     out = {"minutes": round(seconds / 60, 1), "minutes_exact": exact, "molecules_seen": molecules,
            "steps": provenance.get("steps"), "runs": len(runs)}
-    if before is not None and before["minutes"] is not None:
-        out = {"minutes": round(out["minutes"] + before["minutes"], 1),
+    if before is not None:  # the stages it was --init'ed from: their steps, time and molecules count too
+        out = {"minutes": None if before["minutes"] is None else round(out["minutes"] + before["minutes"], 1),
                "minutes_exact": exact and before["minutes_exact"],
                "molecules_seen": None if molecules is None or before["molecules_seen"] is None
                else molecules + before["molecules_seen"],
-               "steps": out["steps"], "runs": out["runs"] + before["runs"]}
+               "steps": None if out["steps"] is None or before["steps"] is None else out["steps"] + before["steps"],
+               "runs": out["runs"] + before["runs"]}
     return out
 
 

@@ -68,7 +68,9 @@ def with_twins(models: Iterable[str], existing: Iterable[str] = ()) -> List[str]
         out.append(m)
         if source(m) is not None and not is_twin(m) and family(m) in ("gnn", "seqcnn"):
             key = _twin_key(m)
-            if key not in twins:
+            if twin_of(m) in earlier:  # its own twin was written before: keep extending that one
+                out.append(twin_of(m))
+            elif key not in twins:
                 twins[key] = twin_of(m)
                 out.append(twin_of(m))
             elif twins[key] in earlier:
@@ -85,7 +87,7 @@ def _twin_key(model: str) -> tuple:
     from deepchem_finetune.hub.loading import backbone_inputs
     try:
         artifact = read_pretrained(source(model))
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, RuntimeError):  # unreadable here (moved, corrupt): a twin of its own
         return (model,)
     return (family(model), tuple(features(model)), short_hash(artifact.backbone),
             short_hash(backbone_inputs(artifact.featurizer)))
