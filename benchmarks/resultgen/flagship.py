@@ -92,8 +92,9 @@ def flagship_legs(results_dir: Path) -> str:
             f"`benchmarks/{LEGS_DIR}/`; the legs were made by: `bash benchmarks/flagship_pretrain.sh` (see its header "
             "for the runs and their environment)._")
     if not (results_dir / CSV).is_file():
-        return "\n".join(lines + ["", f"No fine-tuning rows of the legs yet ({CSV} is not committed): the gain-vs-budget "
-                                  f"table appears here once they are. They are made by: {COMMAND}.", "", made])
+        return "\n".join(lines + ["", f"No fine-tuning rows of the legs yet ({CSV} is not committed): the "
+                                  f"gain-vs-budget table appears here once they are. They are made by: {COMMAND}.",
+                                  "", made])
     legs_rows = pd.read_csv(results_dir / CSV)
     grid = paired.load(results_dir)
     df = pd.concat([legs_rows, grid[grid["model"].str.startswith("scratch:") | (grid["model"] == "chemprop")]],

@@ -11,7 +11,8 @@ Model names:
   MoleculeNet, residues on FLIP);
 * ``gnn+ecfp4+rdkit2d`` (and ``gnn+rdkit2d:<source>``, its twin ``scratch:gnn+rdkit2d:<source>``): the GNN with
   molecule-level features beside the graph embedding (featurizer ``extra_features``, scaled on the training split);
-  ``seqcnn+<kinds>[:<source>]`` the same beside a SMILES SeqCNN (MoleculeNet only); ``chemprop+rdkit2d``: chemprop with its own normalised RDKit 2D descriptors beside its D-MPNN;
+  ``seqcnn+<kinds>[:<source>]`` the same beside a SMILES SeqCNN (MoleculeNet only); ``chemprop+rdkit2d``:
+  chemprop with its own normalised RDKit 2D descriptors beside its D-MPNN;
   ``mlp+ecfp4+rdkit2d``: the same features and head recipe without the graph (:class:`~deepchem_finetune.models.
   FeatureMLPModel`);
 * peers (:mod:`deepchem_finetune.benchmark.peers`): ``rf`` (random forest on ECFP4), ``rf_desc`` (on RDKit 2D
@@ -67,19 +68,23 @@ def family(model: str) -> str:
     >>> family("seqcnn:protein_mt"), family("scratch:gnn:gin_zinc60k_desc30"), family("mlp+rdkit2d")
     ('seqcnn', 'gnn', 'mlp')
     """
-    from deepchem_finetune.featurizers.molecule import FEATURE_KINDS
+    from deepchem_finetune.featurizers.molecule import FEATURE_KINDS, check_kinds
     name = (model[len(TWIN):] if model.startswith(TWIN) else model).split(":", 1)[0].split("+")[0]
     kinds = features(model)
+    try:
+        check_kinds(kinds)
+        kinds_ok = True
+    except ValueError:  # an unknown kind, or one named twice
+        kinds_ok = False
     bad = (name not in FAMILIES or (model.startswith(TWIN) and (name not in ("gnn", "seqcnn") or source(model) is None))
-           or (kinds and name not in WITH_FEATURES) or any(k not in FEATURE_KINDS for k in kinds)
-           or len(set(kinds)) != len(kinds)
+           or (kinds and name not in WITH_FEATURES) or not kinds_ok
            or (name == "mlp" and (not kinds or source(model) is not None))
            or (name == "chemprop" and kinds not in ([], ["rdkit2d"])))
     if bad:
         raise ValueError(f"unknown model {model!r}; use gnn, gnn:<source>, seqcnn, seqcnn:<source>, "
-                         f"scratch:gnn:<source>, scratch:seqcnn:<source>, gnn+<kinds>[:<source>], seqcnn+<kinds>[:<source>], "
-                         f"mlp+<kinds>, rf, "
-                         f"rf_desc, chemprop or ridge (kinds: {'+'.join(FEATURE_KINDS)})")
+                         f"scratch:gnn:<source>, scratch:seqcnn:<source>, gnn+<kinds>[:<source>], "
+                         f"seqcnn+<kinds>[:<source>], mlp+<kinds>, rf, rf_desc, chemprop or ridge (kinds: "
+                         f"{'+'.join(FEATURE_KINDS)}, each at most once)")
     return name
 
 

@@ -237,8 +237,8 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
         try:
             getattr(self.model, "module", self.model).load_state_dict(data["model_state_dict"], strict=strict)
         except RuntimeError as err:
-            if (self.extra_dim or "scaler" in str(err)) and "head." in str(err) and (
-                    "scaler" in str(err) or "size mismatch" in str(err)):
+            msg = str(err)
+            if "head." in msg and ("scaler" in msg or (self.extra_dim and "size mismatch" in msg)):
                 raise SpecMismatchError(
                     f"the training checkpoint's head does not fit this model: it was trained with other molecule-level "
                     f"features or tasks (this model: extra_features="
@@ -251,6 +251,31 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
         self.recipe.load_checkpoint_fields(data, getattr(self.model, "module", self.model))
 
     # --------------------------------------------------------------------- molecule features
+    def check_molecule_features(self, width: Optional[int]) -> None:
+        """Refuse a batch whose molecule-level features (``width`` columns; None: the inputs carry none) do not fit
+        this model's ``extra_dim``, naming both and the fix (subclasses call it from ``collate``).
+
+        Examples
+        --------
+        >>> from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
+        >>> model = MolGNNModel(1, featurizer=MolGraphFeaturizer(extra_features=["ecfp4"]), num_layers=1, hidden_dim=8)
+        >>> model.check_molecule_features(2048)  # fits
+        >>> model.check_molecule_features(None)
+        Traceback (most recent call last):
+        ...
+        ValueError: the model takes 2048 molecule-level features (featurizer extra_features) but the inputs carry none: featurize with model.get_featurizer()
+        """
+        fix = "featurize with model.get_featurizer()"
+        if width is None and self.extra_dim:
+            raise ValueError(f"the model takes {self.extra_dim} molecule-level features (featurizer extra_features) "
+                             f"but the inputs carry none: {fix}")
+        if width is not None and not self.extra_dim:
+            raise SpecMismatchError(f"the inputs carry {width} molecule-level features but the model was built without "
+                                    f"them (its featurizer has no extra_features): {fix}")
+        if width is not None and width != self.extra_dim:
+            raise SpecMismatchError(f"inputs carry {width} molecule-level features but the model was built for "
+                                    f"{self.extra_dim} ({self.featurizer_spec['config'].get('extra_features')}): {fix}")
+
     def fit_feature_scaler(self, dataset) -> None:
         """Fit the molecule-feature scaler of the head on ``dataset`` (robust scaling; non-finite values counted,
         then replaced by the column median). :meth:`fit` calls it on its first dataset."""

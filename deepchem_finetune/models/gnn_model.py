@@ -7,7 +7,6 @@ import numpy as np
 
 from deepchem_finetune._compat import import_deepchem_quietly
 from deepchem_finetune.backbones import MolGNN
-from deepchem_finetune.exceptions import SpecMismatchError
 from deepchem_finetune.data.batching import graphs_to_batch
 from deepchem_finetune.featurizers import featurize_smiles, featurizer_spec, input_encoding
 from deepchem_finetune.models.arguments import check_int
@@ -135,13 +134,8 @@ class MolGNNModel(BackboneModel):
 
     def collate(self, X: np.ndarray):
         batch = graphs_to_batch(X, device=self.device, validate=self._check_inputs)
-        if self.extra_dim and getattr(batch, "molecule_features", None) is None:
-            raise ValueError(f"the model takes {self.extra_dim} molecule-level features (featurizer extra_features) "
-                             "but the inputs carry none: featurize with model.get_featurizer()")
-        if self.extra_dim and batch.molecule_features.shape[1] != self.extra_dim:
-            raise SpecMismatchError(f"inputs carry {batch.molecule_features.shape[1]} molecule-level features but the "
-                                    f"model was built for {self.extra_dim} ({self.featurizer_spec['config'].get('extra_features')}): "
-                                    "featurize with model.get_featurizer()")
+        features = getattr(batch, "molecule_features", None)
+        self.check_molecule_features(None if features is None else features.shape[1])
         return batch
 
     def _check_inputs(self, x: np.ndarray, e: np.ndarray) -> None:

@@ -151,18 +151,10 @@ class SeqCNNModel(BackboneModel):
         if any(records) and not all(records):
             raise ValueError(f"batch row {records.index(False)} is not a tokenized molecule (a row that failed "
                              f"featurization?) while others are: {fix}")
-        if self.extra_dim and not any(records):
-            raise ValueError(f"the model takes {self.extra_dim} molecule-level features (tokenizer extra_features) "
-                             f"but the inputs carry none: {fix}")
-        if any(records) and not self.extra_dim:
-            raise SpecMismatchError(f"the inputs carry molecule-level features but the model was built without them "
-                                    f"(its tokenizer has no extra_features): {fix}")
-        if not any(records):
+        features = np.stack([r.molecule_features for r in X]) if any(records) else None
+        self.check_molecule_features(None if features is None else features.shape[1])
+        if features is None:
             return self._tokens(X, fix)
-        features = np.stack([r.molecule_features for r in X])
-        if features.shape[1] != self.extra_dim:
-            raise SpecMismatchError(f"inputs carry {features.shape[1]} molecule-level features but the model was built "
-                                    f"for {self.extra_dim} ({self.featurizer_spec['config'].get('extra_features')}): {fix}")
         return TokenBatch(self._tokens(np.stack([r.tokens for r in X]), fix),
                           torch.as_tensor(features, dtype=torch.float32, device=self.device))
 

@@ -19,6 +19,7 @@ from deepchem_finetune.transfer.embedding import DEFAULT_ENTRY, default_candidat
 from deepchem_finetune.transfer.estimators import ESTIMATORS, MEANING, knn_agreement, logme, ridge_probe
 from deepchem_finetune.transfer.ranking import DEFAULT_ESTIMATOR, MAX_MOLECULES, Ranking, best_entry, rank_zoo
 
-__all__ = ["rank_zoo", "best_entry", "rank_csv", "rank_prepared", "Ranking", "DEFAULT_ESTIMATOR", "MAX_MOLECULES", "DEFAULT_ENTRY",
+__all__ = ["rank_zoo", "best_entry", "rank_csv", "rank_prepared", "Ranking", "DEFAULT_ESTIMATOR", "MAX_MOLECULES",
+           "DEFAULT_ENTRY",
            "ESTIMATORS", "MEANING", "logme", "ridge_probe", "knn_agreement", "default_candidates",
            "resolve_candidates"]

@@ -114,6 +114,7 @@ def add_table_arguments(parser) -> None:
 
 def add_commands(sub) -> None:
     """Add ``finetune``, ``predict`` and ``example`` to the subparsers ``sub`` of ``deepchem-finetune``."""
+    from deepchem_finetune.featurizers.molecule import FEATURE_KINDS
     from deepchem_finetune.workflow.prepare import RECOMMENDED_PRETRAINED
     ft = sub.add_parser("finetune",
                         help="fine-tune an ensemble from a zoo backbone on your CSV; writes a model folder")
@@ -144,7 +145,7 @@ def add_commands(sub) -> None:
     ft.add_argument("--dropout", type=float, help="backbone dropout (default: the pretrained backbone's)")
     ft.add_argument("--max-length", type=int, help="from-scratch sequences: tokens per sequence (default: the "
                                                    "longest in the file; longer ones are refused at predict time)")
-    ft.add_argument("--extra-features", nargs="+", choices=["ecfp4", "rdkit2d"], metavar="KIND",
+    ft.add_argument("--extra-features", nargs="+", choices=FEATURE_KINDS, metavar="KIND",
                     help="SMILES: molecule-level features fed to the head beside the graph (or SMILES-token) "
                          "embedding (ecfp4, rdkit2d; scaled on the training part, saved with the model; predict "
                          "computes them too)")
