@@ -11,12 +11,17 @@ and head:
     the ``recipe:<name>`` model) against that single member: the paired difference, and the ensemble's
     Spearman(|error|, std) on the test set (mean over tasks).
 
+(c) with ``--ablation``: single models of the ``--recipe`` arm with one component removed (:data:`ABLATIONS`: the
+    warm-up and decay, the clipping, the weight averaging, or the backbone's lower learning rate), each compared with
+    the whole recipe's rows of ``--reference`` (same cells): which components earn their place in the default.
+
 Rows (one per cell and arm) are appended to ``--out`` with the protocol stamp of
 :mod:`deepchem_finetune.benchmark.protocol` (``lr_schedule`` holds the recipe). A rerun skips rows already in the
 CSV; members' test/valid predictions are kept in ``<out>.members/`` so a killed ensemble resumes member by member.
 Every selection is at the best validation epoch (patience ``--patience``, at most ``--max-epochs``).
 
     python benchmarks/recipe_and_ensemble.py --out benchmarks/results/recipe_ensemble.csv      # hours on 2 cores
+    python benchmarks/recipe_and_ensemble.py --ablation --datasets delaney freesolv bbbp clintox   # (c)
     python benchmarks/recipe_and_ensemble.py --quick                                           # ~1 min smoke test
 """
 from __future__ import annotations
@@ -47,6 +52,14 @@ from deepchem_finetune.workflow.evaluation import uncertainty_metrics
 from deepchem_finetune.workflow.prepare import RECOMMENDED_PRETRAINED
 
 DATASETS = ("bbbp", "bace_classification", "clintox", "delaney", "freesolv", "lipo")
+#: one component of a recipe removed: recipe options overridden, and the backbone's learning rate as a fraction of
+#: the head's (None: the recipe's preset)
+ABLATIONS = {
+    "no-schedule": ({"warmup": 0.0, "decay": "constant", "min_lr_ratio": 0.0}, None),
+    "no-clip": ({"clip_norm": None}, None),
+    "no-ema": ({"ema_decay": None}, None),
+    "same-lr": ({}, 1.0),
+}
 KEY = ["dataset", "split", "seed", "model"]
 
 
@@ -59,8 +72,31 @@ def _score(mode, y, w, pred) -> float:
     return masked_roc_auc(y, w, pred) if mode == "classification" else masked_rmse(y, w, pred)
 
 
+def arm_options(arm: str, pretrained: bool) -> dict:
+    """Model options of an arm: a named recipe with its :func:`~deepchem_finetune.recipe.preset` learning rates, or
+    ``<recipe>-<ablation>`` (:data:`ABLATIONS`): that recipe with one component removed.
+
+    Examples
+    --------
+    >>> o = arm_options("stable-same-lr", pretrained=True)
+    >>> o["learning_rate"], o["head_lr_mult"], o["recipe"].ema_decay
+    (0.001, 1.0, 0.99)
+    >>> arm_options("stable-no-ema", pretrained=True)["recipe"].ema_decay is None
+    True
+    """
+    name, _, ablation = arm.partition("-")
+    if ablation and ablation not in ABLATIONS:
+        raise ValueError(f"unknown ablation {ablation!r} in {arm!r}; choose one of {sorted(ABLATIONS)}")
+    overrides, ratio = ABLATIONS[ablation] if ablation else ({}, None)
+    opts = preset(name, pretrained=pretrained)
+    if ratio is not None and pretrained:  # the head's learning rate for the backbone too
+        head_lr = opts["learning_rate"] * opts["head_lr_mult"]
+        opts = {**opts, "learning_rate": round(head_lr * ratio, 12), "head_lr_mult": round(1.0 / ratio, 12)}
+    return {**opts, "recipe": get_recipe(name, **overrides)}
+
+
 def _build(args, recipe: str, seed: int, n_tasks: int, mode: str, artifact):
-    opts = preset(recipe, pretrained=artifact is not None)
+    opts = arm_options(recipe, pretrained=artifact is not None)
     common = dict(n_tasks=n_tasks, mode=mode, seed=seed, learning_rate=opts["learning_rate"], recipe=opts["recipe"],
                   strategy_options={"head_lr_mult": opts["head_lr_mult"]}, batch_size=args.batch_size)
     if artifact is not None:
@@ -81,7 +117,7 @@ def _member(args, cache: str, recipe: str, seed: int, data, artifact) -> dict:
                                   patience=args.patience, progress=not args.no_progress,
                                   desc=f"{recipe} seed {seed}")
     fields = model_fields(model, args.max_epochs, args.patience)
-    fields["lr_schedule"] = json.dumps({"recipe": recipe, **get_recipe(recipe).config}, sort_keys=True)
+    fields["lr_schedule"] = json.dumps({"recipe": recipe, **model.recipe.config}, sort_keys=True)
     info = {"test": out["test_score"], "valid": out["valid_score"], "best_epoch": out["best_epoch"],
             "epochs": out["epochs_run"], "seconds": round(time.time() - start, 1), **fields}
     preds = {name: model.predict(part, transformers) for name, part in (("test_pred", parts[2]),
@@ -102,13 +138,15 @@ def _rows_of_cell(args, dataset: str, seed: int, done: set, artifact) -> list:
             else "rmse", "pretrained": args.pretrained, **run_fields(parts)}
     cache = lambda recipe, k: os.path.join(args.out + ".members", f"{dataset}_seed{seed}_{recipe}_m{k}.npz")  # noqa
     rows = []
-    for recipe in ("constant", args.recipe):
+    singles = ([f"{args.recipe}-{a}" for a in args.ablation] if args.ablation is not None
+               else ["constant", args.recipe])
+    for recipe in singles:
         name = f"recipe:{recipe}"
         if (dataset, "scaffold", seed, name) not in done:
             m = _member(args, cache(recipe, 0), recipe, seed, data, artifact)
             rows.append({**base, "model": name, "members": 1, **{k: v for k, v in m.items() if "pred" not in k}})
     name = f"ensemble{args.members}"
-    if (dataset, "scaffold", seed, name) not in done:
+    if args.ablation is None and (dataset, "scaffold", seed, name) not in done:
         members = [_member(args, cache(args.recipe, k), args.recipe, seed + 100 * k, data, artifact)
                    for k in range(args.members)]
         y_test, w_test = _labels(parts[2], transformers, mode)
@@ -139,13 +177,17 @@ def _append(path: str, rows: list) -> None:
 
 
 def summary(df: pd.DataFrame, recipe: str, members: int) -> str:
-    """Per dataset and arm: mean and std over seeds; the two paired comparisons with 95% CIs."""
+    """Per dataset and arm: mean and std over seeds; the two paired comparisons with 95% CIs (and each ablation of
+    the recipe against the whole recipe)."""
     df = df.assign(strategy="-")
     agg = df.groupby(["dataset", "model"])["test"].agg(["mean", "std", "count"]).reset_index()
     lines = ["test metric per arm (mean, std over seeds, n):"]
     lines += [f"  {r.dataset:20s} {r.model:18s} {r.mean:.4f} ± {r.std:.4f} (n={r.count})" for r in agg.itertuples()]
+    ablated = [(f"recipe:{recipe}-{a}", f"recipe:{recipe}", f"recipe {recipe}, ablation {a}, vs the whole recipe")
+               for a in ABLATIONS]
     for arm, ref, what in ((f"recipe:{recipe}", "recipe:constant", f"(a) recipe {recipe} vs constant"),
-                           (f"ensemble{members}", f"recipe:{recipe}", f"(b) ensemble of {members} vs one member")):
+                           (f"ensemble{members}", f"recipe:{recipe}", f"(b) ensemble of {members} vs one member"),
+                           *ablated):
         pairs = paired_rows(df, arm, ref)
         if len(pairs):
             lines += ["", f"{what} (positive = {arm} better):", *format_summary(paired_summary(pairs))]
@@ -174,12 +216,20 @@ def main(argv=None) -> int:
                                       "benchmarks/out/recipe_ensemble_quick.csv)")
     parser.add_argument("--quick", action="store_true", help="ESOL and BBBP, seed 0, 3 members, 2 epochs, a tiny "
                                                              "GNN from scratch: checks the pipeline in about a minute")
+    parser.add_argument("--ablation", nargs="*", choices=sorted(ABLATIONS),
+                        help="instead of (a) and (b): single models of --recipe with one component removed (all "
+                             "when none is named), compared with the whole recipe's rows in --reference")
+    parser.add_argument("--reference", default="benchmarks/results/recipe_ensemble.csv",
+                        help="with --ablation: the CSV holding the whole recipe's rows")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.ablation == []:
+        args.ablation = sorted(ABLATIONS)
     if args.quick:
         args.datasets, args.seeds, args.members, args.max_epochs, args.patience = ["delaney", "bbbp"], [0], 3, 2, None
         args.pretrained, args.num_layers, args.hidden_dim = "none", 2, 32
     args.out = args.out or ("benchmarks/out/recipe_ensemble_quick.csv" if args.quick
+                            else "benchmarks/results/recipe_ablation.csv" if args.ablation is not None
                             else "benchmarks/results/recipe_ensemble.csv")
     get_recipe(args.recipe)
     artifact = None if args.pretrained.lower() == "none" else read_pretrained(args.pretrained)
@@ -195,7 +245,11 @@ def main(argv=None) -> int:
                 _append(args.out, rows)
                 print(f"{dataset} seed {seed}: " + ", ".join(f"{r['model']} {r['test']:.4f}" for r in rows),
                       flush=True)
-    print(f"\n{summary(pd.read_csv(args.out), args.recipe, args.members)}\n\nrows in {args.out} "
+    df = pd.read_csv(args.out)
+    if args.ablation is not None and os.path.exists(args.reference):
+        ref = pd.read_csv(args.reference)
+        df = pd.concat([df, ref[ref["model"] == f"recipe:{args.recipe}"]], ignore_index=True)
+    print(f"\n{summary(df, args.recipe, args.members)}\n\nrows in {args.out} "
           f"({time.time() - start:.0f} s)")
     return 0
 
