@@ -2,39 +2,85 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Dict, List, Tuple
+
+import pandas as pd
 
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
 
-from resultgen.common import gain_cell, label, mean_std, read_csv, source, table
+from resultgen.common import METRICS, gain_cell, label, mean_std, read_csv, source, table
 
 CSV = "recipe_ensemble.csv"
+ABLATION_CSV = "recipe_ablation.csv"
 COMMAND = ("`python benchmarks/recipe_and_ensemble.py --datasets delaney freesolv bbbp clintox bace_classification lipo "
            "--max-epochs 40 --patience 10 --out benchmarks/out/recipe_ensemble.csv`, then `cp "
            "benchmarks/out/recipe_ensemble.csv benchmarks/results/recipe_ensemble.csv`")
+ABLATION_COMMAND = ("`python benchmarks/recipe_and_ensemble.py --ablation --datasets delaney freesolv bbbp clintox "
+                    "--max-epochs 40 --patience 10 --reference benchmarks/results/recipe_ensemble.csv --out "
+                    "benchmarks/out/recipe_ablation.csv`, then `cp benchmarks/out/recipe_ablation.csv "
+                    "benchmarks/results/recipe_ablation.csv`")
+
+
+def _gains(df: pd.DataFrame, comparisons: List[Tuple[str, str]]) -> Dict[Tuple[str, str], pd.DataFrame]:
+    """``(arm, reference) -> paired_summary`` (per dataset and the per-metric averages) where they share cells."""
+    gains = {}
+    for arm, ref in comparisons:
+        pairs = paired_rows(df, arm, ref)
+        if len(pairs):
+            gains[(arm, ref)] = paired_summary(pairs)
+    return gains
+
+
+def _gain(gains, key, dataset: str, metric: str) -> str:
+    s = gains[key]
+    hit = s[(s["dataset"] == dataset) & (s["metric"] == metric)]
+    return gain_cell(hit.iloc[0]) if len(hit) else "—"
+
+
+def _average_rows(gains, width: int) -> List[List[str]]:
+    """One row per metric with the paired averages over datasets (the arms' own columns left empty)."""
+    labels = sorted({(r.dataset, r.metric) for s in gains.values() for r in s.itertuples()
+                     if r.dataset.startswith("average")}, key=lambda x: x[1])
+    return [[f"{d} ({METRICS.get(m, m)})"] + [""] * width + [_gain(gains, k, d, m) for k in gains]
+            for d, m in labels]
 
 
 def recipe_ensemble(results_dir: Path) -> str:
     """RESULTS.md: per dataset the constant recipe, the stable recipe and the ensemble (mean ± std over seeds), the
-    paired differences, and how well the ensemble's spread ranks its errors."""
+    paired differences (and their averages over datasets), and how well the ensemble's spread ranks its errors."""
     df = read_csv(results_dir, CSV).assign(strategy="-")
     ensemble = sorted(m for m in df["model"].unique() if m.startswith("ensemble"))
     recipe = sorted(m for m in df["model"].unique() if m.startswith("recipe:") and m != "recipe:constant")
     arms = ["recipe:constant"] + recipe + ensemble
-    gains = {}
-    for arm, ref in [(r, "recipe:constant") for r in recipe] + [(e, r) for e in ensemble for r in recipe]:
-        pairs = paired_rows(df, arm, ref)
-        if len(pairs):
-            gains[(arm, ref)] = paired_summary(pairs)
+    gains = _gains(df, [(r, "recipe:constant") for r in recipe] + [(e, r) for e in ensemble for r in recipe])
     body = []
     for (dataset, metric), g in df.groupby(["dataset", "metric"], sort=False):
         cells = [mean_std(g[g["model"] == m]["test"]) + f" (n={int((g['model'] == m).sum())})" for m in arms]
-        paired = []
-        for key, s in gains.items():
-            hit = s[(s["dataset"] == dataset) & (s["metric"] == metric)]
-            paired.append(gain_cell(hit.iloc[0]) if len(hit) else "—")
         rho = g[g["model"].isin(ensemble)]["spearman_abs_error_std"] if "spearman_abs_error_std" in g else []
-        body.append([label(dataset, metric)] + cells + paired + [mean_std(rho)])
+        body.append([label(dataset, metric)] + cells + [_gain(gains, k, dataset, metric) for k in gains]
+                    + [mean_std(rho)])
+    body += [row + [""] for row in _average_rows(gains, len(arms))]
     header = (["dataset (metric)"] + arms + [f"{a} vs {r}" for a, r in gains]
               + ["ensemble Spearman(|error|, std)"])
     lines = table(header, body)
     return "\n".join(lines + ["", source([CSV], len(df), COMMAND)]) + "\n"
+
+
+def recipe_ablation(results_dir: Path) -> str:
+    """RESULTS.md: the recipe with one component removed at a time, against the whole recipe on the same cells
+    (its rows from the recipe benchmark): mean ± std over seeds and the paired change."""
+    ablated = read_csv(results_dir, ABLATION_CSV)
+    whole = sorted({m.partition("-")[0] for m in ablated["model"]})
+    ref = read_csv(results_dir, CSV)
+    df = pd.concat([ablated, ref[ref["model"].isin(whole)]], ignore_index=True).assign(strategy="-")
+    arms = sorted(ablated["model"].unique())
+    gains = _gains(df, [(a, a.partition("-")[0]) for a in arms])
+    body = []
+    for (dataset, metric), g in ablated.groupby(["dataset", "metric"], sort=False):
+        cells = [mean_std(df[(df["dataset"] == dataset) & (df["model"] == m)]["test"]) + f" (n={n})"
+                 for m in whole + arms for n in [int(((df["dataset"] == dataset) & (df["model"] == m)).sum())]]
+        body.append([label(dataset, metric)] + cells + [_gain(gains, k, dataset, metric) for k in gains])
+    body += _average_rows(gains, len(whole) + len(arms))
+    header = ["dataset (metric)"] + whole + arms + [f"{a} vs {r}" for a, r in gains]
+    lines = table(header, body)
+    return "\n".join(lines + ["", source([ABLATION_CSV, CSV], len(ablated), ABLATION_COMMAND)]) + "\n"
