@@ -47,6 +47,7 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
         "flagship_legs": flagship.flagship_legs,
         "rank_validation": ranking.rank_validation,
         "recipe_ensemble": recipe.recipe_ensemble,
+        "recipe_ablation": recipe.recipe_ablation,
         "features": features.features,
         "dna": dna.dna,
     },

@@ -67,20 +67,29 @@ def recipe_ensemble(results_dir: Path) -> str:
 
 
 def recipe_ablation(results_dir: Path) -> str:
-    """RESULTS.md: the recipe with one component removed at a time, against the whole recipe on the same cells
-    (its rows from the recipe benchmark): mean ± std over seeds and the paired change."""
+    """RESULTS.md: the recipe with one component removed at a time, against the whole recipe and against the constant
+    learning rate on the same cells (their rows from the recipe benchmark): one row per arm and dataset, mean ± std over
+    seeds and the paired changes, then the averages over datasets."""
     ablated = read_csv(results_dir, ABLATION_CSV)
-    whole = sorted({m.partition("-")[0] for m in ablated["model"]})
     ref = read_csv(results_dir, CSV)
-    df = pd.concat([ablated, ref[ref["model"].isin(whole)]], ignore_index=True).assign(strategy="-")
     arms = sorted(ablated["model"].unique())
-    gains = _gains(df, [(a, a.partition("-")[0]) for a in arms])
+    wholes = sorted({a.partition("-")[0] for a in arms})
+    ref = ref[ref["model"].isin(wholes + ["recipe:constant"]) & ref["dataset"].isin(ablated["dataset"])]
+    df = pd.concat([ablated, ref], ignore_index=True)
+    df = df.assign(strategy="-")
     body = []
-    for (dataset, metric), g in ablated.groupby(["dataset", "metric"], sort=False):
-        cells = [mean_std(df[(df["dataset"] == dataset) & (df["model"] == m)]["test"]) + f" (n={n})"
-                 for m in whole + arms for n in [int(((df["dataset"] == dataset) & (df["model"] == m)).sum())]]
-        body.append([label(dataset, metric)] + cells + [_gain(gains, k, dataset, metric) for k in gains])
-    body += _average_rows(gains, len(whole) + len(arms))
-    header = ["dataset (metric)"] + whole + arms + [f"{a} vs {r}" for a, r in gains]
+    for arm in wholes + arms:
+        refs = [r for r in (arm.partition("-")[0], "recipe:constant") if r != arm]
+        gains = _gains(df, [(arm, r) for r in refs])
+        for (dataset, metric), g in ablated.groupby(["dataset", "metric"], sort=False):
+            rows = df[(df["dataset"] == dataset) & (df["model"] == arm)]["test"]
+            if rows.empty:
+                continue
+            cells = [_gain(gains, (arm, r), dataset, metric) if (arm, r) in gains else "—" for r in refs]
+            body.append([arm, label(dataset, metric), f"{mean_std(rows)} (n={len(rows)})"]
+                        + ([""] if len(refs) == 1 else []) + cells)
+        for row in _average_rows(gains, 0):
+            body.append([arm, row[0], ""] + ([""] if len(refs) == 1 else []) + row[1:])
+    header = ["arm", "dataset (metric)", "test", "vs the whole recipe", "vs recipe:constant"]
     lines = table(header, body)
     return "\n".join(lines + ["", source([ABLATION_CSV, CSV], len(ablated), ABLATION_COMMAND)]) + "\n"
