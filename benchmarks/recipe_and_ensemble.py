@@ -88,10 +88,7 @@ def arm_options(arm: str, pretrained: bool) -> dict:
     if ablation and ablation not in ABLATIONS:
         raise ValueError(f"unknown ablation {ablation!r} in {arm!r}; choose one of {sorted(ABLATIONS)}")
     overrides, ratio = ABLATIONS[ablation] if ablation else ({}, None)
-    opts = preset(name, pretrained=pretrained)
-    if ratio is not None and pretrained:  # the head's learning rate for the backbone too
-        head_lr = opts["learning_rate"] * opts["head_lr_mult"]
-        opts = {**opts, "learning_rate": round(head_lr * ratio, 12), "head_lr_mult": round(1.0 / ratio, 12)}
+    opts = preset(name, pretrained=pretrained, backbone_lr_ratio=ratio)
     return {**opts, "recipe": get_recipe(name, **overrides)}
 
 

@@ -77,7 +77,7 @@ def test_classification_from_a_zoo_backbone_with_a_column_split(esol, tmp_path, 
                "--split", "column:part", "--ensemble", "1", "--max-epochs", "1", "--no-progress") == 0
     console = capsys.readouterr().out
     assert "classification, inferred" in console and "expected calibration error" in console
-    assert "backbone: gin_zinc60k_desc30" in console
+    assert "backbone: gin_zinc60k_desc30" in console and "head lr 0.001, backbone lr 0.0002" in console  # stable
     split = json.loads((out / "split.json").read_text())["rows"]
     assert split == {"train": list(range(40)), "valid": list(range(40, 50)), "test": list(range(50, 60))}
     metrics = json.loads((out / "metrics.json").read_text())
@@ -86,6 +86,19 @@ def test_classification_from_a_zoo_backbone_with_a_column_split(esol, tmp_path, 
     assert marker["training"]["pretrained"] == "gin_zinc60k_desc30" and marker["training"]["pretrained_sha256"]
     pred = EnsembleModel.load(out).predict_smiles(["CCO"])
     assert pred.shape == (1, 1, 2) and np.allclose(pred.sum(axis=-1), 1)
+
+
+def test_backbone_lr_ratio_sets_the_backbones_learning_rate(esol, tmp_path, capsys, monkeypatch):
+    assert run("finetune", esol, "--out", tmp_path / "m", "--smiles-column", "smiles", "--target-columns", "logS",
+               "--backbone-lr-ratio", "1.5", "--no-progress") == 2
+    assert "--backbone-lr-ratio must be in (0, 1]" in capsys.readouterr().err
+    built, member = [], finetune_module._member
+    monkeypatch.setattr(finetune_module, "_member", lambda *a, **k: built.append(member(*a, **k)) or built[-1])
+    assert run("finetune", esol, "--out", tmp_path / "m", "--smiles-column", "smiles", "--target-columns", "logS",
+               "--split", "column:part", "--backbone-lr-ratio", "1", "--ensemble", "1", "--max-epochs", "1",
+               "--no-progress") == 0
+    assert "head lr 0.001, backbone lr 0.001" in capsys.readouterr().out
+    assert built[0].learning_rate == pytest.approx(1e-3) and built[0].strategy.options["head_lr_mult"] == 1.0
 
 
 def test_protein_round_trip_with_a_tiny_seqcnn(tmp_path, capsys):

@@ -17,7 +17,8 @@ COMMAND = ("`python benchmarks/recipe_and_ensemble.py --datasets delaney freesol
            "benchmarks/out/recipe_ensemble.csv benchmarks/results/recipe_ensemble.csv`")
 ABLATION_COMMAND = ("`python benchmarks/recipe_and_ensemble.py --ablation --datasets delaney freesolv bbbp clintox "
                     "--max-epochs 40 --patience 10 --reference benchmarks/results/recipe_ensemble.csv --out "
-                    "benchmarks/out/recipe_ablation.csv`, then `cp benchmarks/out/recipe_ablation.csv "
+                    "benchmarks/out/recipe_ablation.csv` and the same with `--ablation same-lr --datasets "
+                    "bace_classification lipo`, then `cp benchmarks/out/recipe_ablation.csv "
                     "benchmarks/results/recipe_ablation.csv`")
 
 

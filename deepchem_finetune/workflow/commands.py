@@ -44,6 +44,7 @@ def _cmd_finetune(args) -> int:
                      sequence_column=args.sequence_column, alphabet=args.alphabet, task_type=args.task_type,
                      pretrained=args.pretrained, strategy=args.strategy,
                      strategy_options=_strategy_options(args.strategy_option), recipe=args.recipe, lr=args.lr,
+                     backbone_lr_ratio=args.backbone_lr_ratio,
                      split=args.split, split_sizes=args.split_sizes, seed=args.seed, ensemble=args.ensemble,
                      max_epochs=args.max_epochs, patience=args.patience, batch_size=args.batch_size,
                      metric=args.metric, model_options=model_options, max_length=args.max_length,
@@ -130,6 +131,10 @@ def add_commands(sub) -> None:
                     help="e.g. alpha=0.01 for l2_sp, decay=0.8 for layerwise_lr, head_lr_mult=5 (repeatable)")
     ft.add_argument("--recipe", default="stable", choices=sorted(RECIPES), help="default stable; " + _recipe_help())
     ft.add_argument("--lr", type=float, help="peak learning rate of the head (default: the recipe's)")
+    ft.add_argument("--backbone-lr-ratio", type=float, metavar="R",
+                    help="from a pretrained backbone: its learning rate as a fraction of the head's, in (0, 1] "
+                         "(default: the recipe's, 0.2 for stable, 1 for constant; 1 measured better on the "
+                         "smallest set, FreeSolv, worse on four of six: benchmarks/RESULTS.md)")
     ft.add_argument("--seed", type=int, default=0, help="split seed; member k uses seed + k (default 0)")
     ft.add_argument("--ensemble", type=int, default=5, help="members, each selected on the validation part (default 5)")
     ft.add_argument("--max-epochs", type=int, default=100, help="default 100")

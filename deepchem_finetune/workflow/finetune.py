@@ -31,9 +31,10 @@ def _check_out(out: str, overwrite: bool) -> None:
 
 
 def _member(prepared: prep.Prepared, artifact, k: int, seed: int, strategy: str, strategy_options: dict,
-            recipe: str, lr: Optional[float], batch_size: int, model_options: dict):
+            recipe: str, lr: Optional[float], backbone_lr_ratio: Optional[float], batch_size: int,
+            model_options: dict):
     from deepchem_finetune.models import MolGNNModel, SeqCNNModel
-    opts = preset(recipe, pretrained=artifact is not None, lr=lr)
+    opts = preset(recipe, pretrained=artifact is not None, lr=lr, backbone_lr_ratio=backbone_lr_ratio)
     common = dict(n_tasks=len(prepared.targets), mode=prepared.task_type, seed=seed + k, batch_size=batch_size,
                   learning_rate=opts["learning_rate"], recipe=opts["recipe"], strategy=strategy,
                   strategy_options={"head_lr_mult": opts["head_lr_mult"], **strategy_options}, **model_options)
@@ -68,7 +69,8 @@ def _table(metrics: Dict[str, Dict[str, Dict]]) -> str:
 def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Optional[str] = None,
                  sequence_column: Optional[str] = None, alphabet: str = "protein", task_type: str = "auto",
                  pretrained: Optional[str] = None, strategy: str = "full", strategy_options: Optional[dict] = None,
-                 recipe: str = "stable", lr: Optional[float] = None, split: Optional[str] = None,
+                 recipe: str = "stable", lr: Optional[float] = None, backbone_lr_ratio: Optional[float] = None,
+                 split: Optional[str] = None,
                  split_sizes: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0, ensemble: int = 5,
                  max_epochs: int = 100, patience: Optional[int] = 20, batch_size: int = 32,
                  metric: Optional[str] = None,
@@ -92,6 +94,8 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     if ensemble < 1:
         raise InputError(f"--ensemble must be >= 1, got {ensemble}")
     get_recipe(recipe)  # an unknown recipe fails before any work
+    if backbone_lr_ratio is not None and not 0.0 < backbone_lr_ratio <= 1.0:
+        raise InputError(f"--backbone-lr-ratio must be in (0, 1], got {backbone_lr_ratio}")
     _check_out(out, overwrite)
     kind = "smiles" if smiles_column is not None else alphabet
     prep.check_extra_features(kind, list(extra_features))  # before any ranking or featurizing
@@ -118,7 +122,7 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     split_name = split or ("scaffold" if kind == "smiles" else "random")
     echo(f"split {split_name}: " + " / ".join(f"{k} {len(v)}" for k, v in p.parts.items()))
     artifact = hub.read_pretrained(p.source) if p.source is not None else None
-    preset_opts = preset(recipe, pretrained=artifact is not None, lr=lr)
+    preset_opts = preset(recipe, pretrained=artifact is not None, lr=lr, backbone_lr_ratio=backbone_lr_ratio)
     head_lr = preset_opts["learning_rate"] * preset_opts["head_lr_mult"]
     echo(f"backbone: {p.source or 'none (trained from scratch)'}; strategy {strategy}; recipe {recipe} "
          f"{get_recipe(recipe).config}; head lr {head_lr:g}, backbone lr {preset_opts['learning_rate']:g}"
@@ -134,8 +138,8 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
             not_started = list(range(k, ensemble))
             echo(f"time budget of {time_budget:g} min reached: member(s) {[m + 1 for m in not_started]} not started")
             break
-        model = _member(p, artifact, k, seed, strategy, dict(strategy_options or {}), recipe, lr, batch_size,
-                        dict(model_options or {}))
+        model = _member(p, artifact, k, seed, strategy, dict(strategy_options or {}), recipe, lr, backbone_lr_ratio,
+                        batch_size, dict(model_options or {}))
         fit = fit_with_early_stopping(model, train, valid, test, transformers, max_epochs=max_epochs,
                                       patience=patience, progress=progress, desc=f"member {k + 1}/{ensemble}",
                                       metric=metric, time_limit=None if deadline is None else deadline - time.time())
