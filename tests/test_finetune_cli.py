@@ -91,7 +91,7 @@ def test_classification_from_a_zoo_backbone_with_a_column_split(esol, tmp_path, 
 def test_backbone_lr_ratio_sets_the_backbones_learning_rate(esol, tmp_path, capsys, monkeypatch):
     assert run("finetune", esol, "--out", tmp_path / "m", "--smiles-column", "smiles", "--target-columns", "logS",
                "--backbone-lr-ratio", "1.5", "--no-progress") == 2
-    assert "--backbone-lr-ratio must be in (0, 1]" in capsys.readouterr().err
+    assert "backbone_lr_ratio must be in [0.001, 1], got 1.5" in capsys.readouterr().err
     built, member = [], finetune_module._member
     monkeypatch.setattr(finetune_module, "_member", lambda *a, **k: built.append(member(*a, **k)) or built[-1])
     assert run("finetune", esol, "--out", tmp_path / "m", "--smiles-column", "smiles", "--target-columns", "logS",
@@ -99,6 +99,13 @@ def test_backbone_lr_ratio_sets_the_backbones_learning_rate(esol, tmp_path, caps
                "--no-progress") == 0
     assert "head lr 0.001, backbone lr 0.001" in capsys.readouterr().out
     assert built[0].learning_rate == pytest.approx(1e-3) and built[0].strategy.options["head_lr_mult"] == 1.0
+    training = json.loads((tmp_path / "m" / MARKER).read_text())["training"]
+    assert training["backbone_lr_ratio"] == 1.0 and training["head_lr"] == pytest.approx(1e-3)
+    for extra, reason in ((["--pretrained", "none"], "does not apply with --pretrained none"),
+                          (["--strategy-option", "head_lr_mult=5"], "not both")):
+        assert run("finetune", esol, "--out", tmp_path / "m2", "--smiles-column", "smiles", "--target-columns",
+                   "logS", "--backbone-lr-ratio", "0.5", *extra, "--no-progress") == 2
+        assert reason in capsys.readouterr().err
 
 
 def test_protein_round_trip_with_a_tiny_seqcnn(tmp_path, capsys):

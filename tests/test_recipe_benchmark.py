@@ -46,3 +46,26 @@ def test_quick_ablation_rows_are_written_once(tmp_path, one_thread):
     assert '"ema_decay": null' in rows.loc[rows["model"] == "recipe:stable-no-ema", "lr_schedule"].iloc[0]
     assert bench.main(args) == 0
     assert len(pd.read_csv(out)) == 4  # the rerun skips the cells it has
+
+
+def test_ablation_refuses_what_it_cannot_ablate(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--ablation", "--recipe", "constant"])
+    assert "'constant' has none" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--ablation", "same-lr", "--pretrained", "none"])
+    assert "needs a pretrained backbone" in capsys.readouterr().err
+
+
+def test_reference_rows_of_another_protocol_are_refused(tmp_path, one_thread):
+    require_shared(MOLECULENET_DIR / "delaney-processed.csv")
+    out, ref = tmp_path / "ablation.csv", tmp_path / "reference.csv"
+    args = ["--quick", "--ablation", "no-ema", "--data-dir", str(MOLECULENET_DIR), "--out", str(out), "--no-progress"]
+    assert bench.main(args + ["--reference", str(tmp_path / "absent.csv")]) == 0
+    rows = pd.read_csv(out)
+    whole = rows.assign(model="recipe:stable")
+    whole.to_csv(ref, index=False)
+    assert bench.main(args + ["--reference", str(ref)]) == 0  # same protocol: paired in the summary
+    whole.assign(patience=20).to_csv(ref, index=False)
+    with pytest.raises(ValueError, match="patience"):
+        bench.main(args + ["--reference", str(ref)])

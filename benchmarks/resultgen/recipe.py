@@ -7,8 +7,13 @@ from typing import Dict, List, Tuple
 import pandas as pd
 
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
+from deepchem_finetune.benchmark.protocol import ProtocolMismatch, stamp_text
 
 from resultgen.common import METRICS, gain_cell, label, mean_std, read_csv, source, table
+
+#: protocol fields every arm of a recipe comparison shares (the learning rates and the recipe are what differ)
+SHARED = ("max_epochs", "patience", "batch_size", "selection", "featurizer", "backbone_hash", "pretrained_sha256",
+          "dropout")
 
 CSV = "recipe_ensemble.csv"
 ABLATION_CSV = "recipe_ablation.csv"
@@ -20,6 +25,31 @@ ABLATION_COMMAND = ("`python benchmarks/recipe_and_ensemble.py --ablation --data
                     "benchmarks/out/recipe_ablation.csv` and the same with `--ablation same-lr --datasets "
                     "bace_classification lipo`, then `cp benchmarks/out/recipe_ablation.csv "
                     "benchmarks/results/recipe_ablation.csv`")
+
+
+def check_shared_protocol(df: pd.DataFrame) -> None:
+    """Refuse rows of one dataset that differ in a :data:`SHARED` field, or cells whose rows were split differently.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"dataset": "bbbp", "split": "scaffold", "seed": 0, "model": ["recipe:a", "recipe:b"],
+    ...                      "split_hash": "h", **{f: 1 for f in SHARED}})
+    >>> check_shared_protocol(rows.assign(patience=[10, 20]))
+    Traceback (most recent call last):
+    ...
+    deepchem_finetune.benchmark.protocol.ProtocolMismatch: recipe rows made under different protocols: bbbp: patience 10 (recipe:a), 20 (recipe:b)
+    """
+    problems = []
+    for dataset, g in df.groupby("dataset", sort=True):
+        for field in SHARED:
+            values = g.groupby(g[field].map(stamp_text))["model"].apply(lambda m: ", ".join(sorted(set(m))))
+            if len(values) > 1:
+                problems.append(f"{dataset}: {field} " + ", ".join(f"{v} ({m})" for v, m in values.items()))
+    for (dataset, seed), g in df.groupby(["dataset", "seed"], sort=True):
+        if g["split_hash"].nunique() > 1:
+            problems.append(f"{dataset} seed {seed}: different split ids")
+    if problems:
+        raise ProtocolMismatch("recipe rows made under different protocols: " + "; ".join(problems))
 
 
 def _gains(df: pd.DataFrame, comparisons: List[Tuple[str, str]]) -> Dict[Tuple[str, str], pd.DataFrame]:
@@ -38,18 +68,20 @@ def _gain(gains, key, dataset: str, metric: str) -> str:
     return gain_cell(hit.iloc[0]) if len(hit) else "—"
 
 
-def _average_rows(gains, width: int) -> List[List[str]]:
-    """One row per metric with the paired averages over datasets (the arms' own columns left empty)."""
+def _average_rows(gains, width: int, keys: List[Tuple[str, str]]) -> List[List[str]]:
+    """One row per metric with the paired averages over datasets of each comparison of ``keys`` ("—" where it has
+    none; the arms' own ``width`` columns left empty)."""
     labels = sorted({(r.dataset, r.metric) for s in gains.values() for r in s.itertuples()
                      if r.dataset.startswith("average")}, key=lambda x: x[1])
-    return [[f"{d} ({METRICS.get(m, m)})"] + [""] * width + [_gain(gains, k, d, m) for k in gains]
-            for d, m in labels]
+    return [[f"{d} ({METRICS.get(m, m)})"] + [""] * width
+            + [_gain(gains, k, d, m) if k in gains else "—" for k in keys] for d, m in labels]
 
 
 def recipe_ensemble(results_dir: Path) -> str:
     """RESULTS.md: per dataset the constant recipe, the stable recipe and the ensemble (mean ± std over seeds), the
     paired differences (and their averages over datasets), and how well the ensemble's spread ranks its errors."""
     df = read_csv(results_dir, CSV).assign(strategy="-")
+    check_shared_protocol(df)
     ensemble = sorted(m for m in df["model"].unique() if m.startswith("ensemble"))
     recipe = sorted(m for m in df["model"].unique() if m.startswith("recipe:") and m != "recipe:constant")
     arms = ["recipe:constant"] + recipe + ensemble
@@ -60,7 +92,7 @@ def recipe_ensemble(results_dir: Path) -> str:
         rho = g[g["model"].isin(ensemble)]["spearman_abs_error_std"] if "spearman_abs_error_std" in g else []
         body.append([label(dataset, metric)] + cells + [_gain(gains, k, dataset, metric) for k in gains]
                     + [mean_std(rho)])
-    body += [row + [""] for row in _average_rows(gains, len(arms))]
+    body += [row + [""] for row in _average_rows(gains, len(arms), list(gains))]
     header = (["dataset (metric)"] + arms + [f"{a} vs {r}" for a, r in gains]
               + ["ensemble Spearman(|error|, std)"])
     lines = table(header, body)
@@ -78,6 +110,7 @@ def recipe_ablation(results_dir: Path) -> str:
     ref = ref[ref["model"].isin(wholes + ["recipe:constant"]) & ref["dataset"].isin(ablated["dataset"])]
     df = pd.concat([ablated, ref], ignore_index=True)
     df = df.assign(strategy="-")
+    check_shared_protocol(df)
     body = []
     for arm in wholes + arms:
         refs = [r for r in (arm.partition("-")[0], "recipe:constant") if r != arm]
@@ -89,8 +122,8 @@ def recipe_ablation(results_dir: Path) -> str:
             cells = [_gain(gains, (arm, r), dataset, metric) if (arm, r) in gains else "—" for r in refs]
             body.append([arm, label(dataset, metric), f"{mean_std(rows)} (n={len(rows)})"]
                         + ([""] if len(refs) == 1 else []) + cells)
-        for row in _average_rows(gains, 0):
+        for row in _average_rows(gains, 0, [(arm, r) for r in refs]):
             body.append([arm, row[0], ""] + ([""] if len(refs) == 1 else []) + row[1:])
     header = ["arm", "dataset (metric)", "test", "vs the whole recipe", "vs recipe:constant"]
     lines = table(header, body)
-    return "\n".join(lines + ["", source([ABLATION_CSV, CSV], len(ablated), ABLATION_COMMAND)]) + "\n"
+    return "\n".join(lines + ["", source([ABLATION_CSV, CSV], len(df), ABLATION_COMMAND)]) + "\n"

@@ -132,9 +132,11 @@ def add_commands(sub) -> None:
     ft.add_argument("--recipe", default="stable", choices=sorted(RECIPES), help="default stable; " + _recipe_help())
     ft.add_argument("--lr", type=float, help="peak learning rate of the head (default: the recipe's)")
     ft.add_argument("--backbone-lr-ratio", type=float, metavar="R",
-                    help="from a pretrained backbone: its learning rate as a fraction of the head's, in (0, 1] "
-                         "(default: the recipe's, 0.2 for stable, 1 for constant; 1 measured better on the "
-                         "smallest set, FreeSolv, worse on four of six: benchmarks/RESULTS.md)")
+                    help="from a pretrained backbone: its learning rate as a fraction of the head's, in [0.001, 1] "
+                         "(default: the recipe's, " + ", ".join(f"{v['backbone_lr_ratio']:g} for {k}"
+                                                                for k, v in PRESETS.items())
+                         + "; 1 measured better on the smallest set, FreeSolv, and worse on three of the other five: "
+                           "benchmarks/RESULTS.md)")
     ft.add_argument("--seed", type=int, default=0, help="split seed; member k uses seed + k (default 0)")
     ft.add_argument("--ensemble", type=int, default=5, help="members, each selected on the validation part (default 5)")
     ft.add_argument("--max-epochs", type=int, default=100, help="default 100")

@@ -31,10 +31,9 @@ def _check_out(out: str, overwrite: bool) -> None:
 
 
 def _member(prepared: prep.Prepared, artifact, k: int, seed: int, strategy: str, strategy_options: dict,
-            recipe: str, lr: Optional[float], backbone_lr_ratio: Optional[float], batch_size: int,
-            model_options: dict):
+            opts: dict, batch_size: int, model_options: dict):
+    """Member ``k`` (seed ``seed + k``) with the learning rates and recipe of ``opts`` (:func:`preset`)."""
     from deepchem_finetune.models import MolGNNModel, SeqCNNModel
-    opts = preset(recipe, pretrained=artifact is not None, lr=lr, backbone_lr_ratio=backbone_lr_ratio)
     common = dict(n_tasks=len(prepared.targets), mode=prepared.task_type, seed=seed + k, batch_size=batch_size,
                   learning_rate=opts["learning_rate"], recipe=opts["recipe"], strategy=strategy,
                   strategy_options={"head_lr_mult": opts["head_lr_mult"], **strategy_options}, **model_options)
@@ -94,8 +93,16 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     if ensemble < 1:
         raise InputError(f"--ensemble must be >= 1, got {ensemble}")
     get_recipe(recipe)  # an unknown recipe fails before any work
-    if backbone_lr_ratio is not None and not 0.0 < backbone_lr_ratio <= 1.0:
-        raise InputError(f"--backbone-lr-ratio must be in (0, 1], got {backbone_lr_ratio}")
+    if "head_lr_mult" in (strategy_options or {}) and backbone_lr_ratio is not None:
+        raise InputError("give --backbone-lr-ratio or --strategy-option head_lr_mult, not both: they set the same "
+                         "ratio of the head's and the backbone's learning rates")
+    try:  # a bad ratio fails before any work
+        preset(recipe, pretrained=True, lr=lr, backbone_lr_ratio=backbone_lr_ratio)
+    except ValueError as err:
+        raise InputError(f"--backbone-lr-ratio: {err}") from None
+    if backbone_lr_ratio is not None and pretrained is not None and str(pretrained).lower() == "none":
+        raise InputError("--backbone-lr-ratio sets a pretrained backbone's learning rate: it does not apply with "
+                         "--pretrained none")
     _check_out(out, overwrite)
     kind = "smiles" if smiles_column is not None else alphabet
     prep.check_extra_features(kind, list(extra_features))  # before any ranking or featurizing
@@ -122,8 +129,12 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
     split_name = split or ("scaffold" if kind == "smiles" else "random")
     echo(f"split {split_name}: " + " / ".join(f"{k} {len(v)}" for k, v in p.parts.items()))
     artifact = hub.read_pretrained(p.source) if p.source is not None else None
+    if backbone_lr_ratio is not None and artifact is None:  # --pretrained auto picked training from scratch
+        echo("--backbone-lr-ratio ignored: no pretrained backbone (the backbone and the head share one learning rate)")
+        backbone_lr_ratio = None
     preset_opts = preset(recipe, pretrained=artifact is not None, lr=lr, backbone_lr_ratio=backbone_lr_ratio)
-    head_lr = preset_opts["learning_rate"] * preset_opts["head_lr_mult"]
+    head_mult = (strategy_options or {}).get("head_lr_mult", preset_opts["head_lr_mult"])
+    head_lr = preset_opts["learning_rate"] * float(head_mult)
     echo(f"backbone: {p.source or 'none (trained from scratch)'}; strategy {strategy}; recipe {recipe} "
          f"{get_recipe(recipe).config}; head lr {head_lr:g}, backbone lr {preset_opts['learning_rate']:g}"
          + (f"; molecule features beside the embedding: {', '.join(extra_features)}" if extra_features else ""))
@@ -138,8 +149,8 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
             not_started = list(range(k, ensemble))
             echo(f"time budget of {time_budget:g} min reached: member(s) {[m + 1 for m in not_started]} not started")
             break
-        model = _member(p, artifact, k, seed, strategy, dict(strategy_options or {}), recipe, lr, backbone_lr_ratio,
-                        batch_size, dict(model_options or {}))
+        model = _member(p, artifact, k, seed, strategy, dict(strategy_options or {}), preset_opts, batch_size,
+                        dict(model_options or {}))
         fit = fit_with_early_stopping(model, train, valid, test, transformers, max_epochs=max_epochs,
                                       patience=patience, progress=progress, desc=f"member {k + 1}/{ensemble}",
                                       metric=metric, time_limit=None if deadline is None else deadline - time.time())
@@ -182,7 +193,7 @@ def finetune_csv(data: str, out: str, targets: Sequence[str], smiles_column: Opt
             "training": {"pretrained": p.source, "pretrained_sha256": members[0].pretrained_sha256,
                          "strategy": strategy, "strategy_options": members[0].strategy.options, "recipe": recipe,
                          "recipe_options": get_recipe(recipe).config, "learning_rate": preset_opts["learning_rate"],
-                         "head_lr": head_lr, "batch_size": batch_size, "max_epochs": max_epochs,
+                         "head_lr": head_lr, "backbone_lr_ratio": preset_opts["learning_rate"] / head_lr, "batch_size": batch_size, "max_epochs": max_epochs,
                          "patience": patience, "extra_features": list(extra_features),
                          "metric": metrics["selection_metric"], "split": split_name,
                          "split_sizes": list(split_sizes), "seed": seed, "ensemble": ensemble,
