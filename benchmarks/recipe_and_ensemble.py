@@ -127,6 +127,11 @@ def _member(args, cache: str, recipe: str, seed: int, data, artifact) -> dict:
 
 
 def _rows_of_cell(args, dataset: str, seed: int, done: set, artifact) -> list:
+    singles = ([f"{args.recipe}-{a}" for a in args.ablation] if args.ablation is not None
+               else ["constant", args.recipe])
+    wanted = [f"recipe:{r}" for r in singles] + ([f"ensemble{args.members}"] if args.ablation is None else [])
+    if all((dataset, "scaffold", seed, name) in done for name in wanted):
+        return []  # a rerun of a finished cell loads nothing
     mode = dataset_mode(dataset)
     featurizer = (featurizer_from_spec(artifact.featurizer) if artifact is not None else MolGraphFeaturizer("rich"))
     with rdkit_errors_silenced():  # DeepChem's scaffold splitter parses every SMILES again, warning per molecule
@@ -136,8 +141,6 @@ def _rows_of_cell(args, dataset: str, seed: int, done: set, artifact) -> list:
             else "rmse", "pretrained": args.pretrained, **run_fields(parts)}
     cache = lambda recipe, k: os.path.join(args.out + ".members", f"{dataset}_seed{seed}_{recipe}_m{k}.npz")  # noqa
     rows = []
-    singles = ([f"{args.recipe}-{a}" for a in args.ablation] if args.ablation is not None
-               else ["constant", args.recipe])
     for recipe in singles:
         name = f"recipe:{recipe}"
         if (dataset, "scaffold", seed, name) not in done:
@@ -222,7 +225,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.ablation == []:  # all of them (from scratch there is no backbone learning rate to ablate)
-        args.ablation = sorted(set(ABLATIONS) - ({"same-lr"} if args.quick or args.pretrained == "none" else set()))
+        args.ablation = sorted(set(ABLATIONS) - ({"same-lr"} if args.quick or args.pretrained.lower() == "none"
+                                                  else set()))
     if get_recipe(args.recipe).is_default and args.ablation is not None:  # (an unknown recipe fails here)
         parser.error(f"--ablation removes parts of a recipe; {args.recipe!r} has none: use --recipe stable")
     if args.quick:

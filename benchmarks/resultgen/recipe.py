@@ -7,7 +7,7 @@ from typing import Dict, List, Tuple
 import pandas as pd
 
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
-from deepchem_finetune.benchmark.protocol import ProtocolMismatch, stamp_text
+from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 
 from resultgen.common import METRICS, gain_cell, label, mean_std, read_csv, source, table
 
@@ -28,7 +28,8 @@ ABLATION_COMMAND = ("`python benchmarks/recipe_and_ensemble.py --ablation --data
 
 
 def check_shared_protocol(df: pd.DataFrame) -> None:
-    """Refuse rows of one dataset that differ in a :data:`SHARED` field, or cells whose rows were split differently.
+    """Refuse rows of one dataset that differ in a :data:`SHARED` field, or cells whose rows were split differently
+    (:func:`~deepchem_finetune.benchmark.protocol.check_protocols` over every arm).
 
     Examples
     --------
@@ -37,17 +38,9 @@ def check_shared_protocol(df: pd.DataFrame) -> None:
     >>> check_shared_protocol(rows.assign(patience=[10, 20]))
     Traceback (most recent call last):
     ...
-    deepchem_finetune.benchmark.protocol.ProtocolMismatch: recipe rows made under different protocols: bbbp: patience 10 (recipe:a), 20 (recipe:b)
+    deepchem_finetune.benchmark.protocol.ProtocolMismatch: recipe rows made under different protocols: bbbp: trained arms differ in patience: 10 (recipe:a), 20 (recipe:b)
     """
-    problems = []
-    for dataset, g in df.groupby("dataset", sort=True):
-        for field in SHARED:
-            values = g.groupby(g[field].map(stamp_text))["model"].apply(lambda m: ", ".join(sorted(set(m))))
-            if len(values) > 1:
-                problems.append(f"{dataset}: {field} " + ", ".join(f"{v} ({m})" for v, m in values.items()))
-    for (dataset, seed), g in df.groupby(["dataset", "seed"], sort=True):
-        if g["split_hash"].nunique() > 1:
-            problems.append(f"{dataset} seed {seed}: different split ids")
+    problems = check_protocols(df, fields=SHARED, every_arm=True)
     if problems:
         raise ProtocolMismatch("recipe rows made under different protocols: " + "; ".join(problems))
 
@@ -113,17 +106,17 @@ def recipe_ablation(results_dir: Path) -> str:
     check_shared_protocol(df)
     body = []
     for arm in wholes + arms:
-        refs = [r for r in (arm.partition("-")[0], "recipe:constant") if r != arm]
-        gains = _gains(df, [(arm, r) for r in refs])
+        keys = [(arm, arm.partition("-")[0]), (arm, "recipe:constant")]  # the whole recipe's first key is itself
+        gains = _gains(df, [k for k in keys if k[0] != k[1]])
         for (dataset, metric), g in ablated.groupby(["dataset", "metric"], sort=False):
             rows = df[(df["dataset"] == dataset) & (df["model"] == arm)]["test"]
             if rows.empty:
                 continue
-            cells = [_gain(gains, (arm, r), dataset, metric) if (arm, r) in gains else "—" for r in refs]
-            body.append([arm, label(dataset, metric), f"{mean_std(rows)} (n={len(rows)})"]
-                        + ([""] if len(refs) == 1 else []) + cells)
-        for row in _average_rows(gains, 0, [(arm, r) for r in refs]):
-            body.append([arm, row[0], ""] + ([""] if len(refs) == 1 else []) + row[1:])
+            cells = ["" if a == r else _gain(gains, (a, r), dataset, metric) if (a, r) in gains else "—"
+                     for a, r in keys]
+            body.append([arm, label(dataset, metric), f"{mean_std(rows)} (n={len(rows)})"] + cells)
+        for row in _average_rows(gains, 0, keys):
+            body.append([arm, row[0], ""] + ["" if a == r else c for (a, r), c in zip(keys, row[1:])])
     header = ["arm", "dataset (metric)", "test", "vs the whole recipe", "vs recipe:constant"]
     lines = table(header, body)
     return "\n".join(lines + ["", source([ABLATION_CSV, CSV], len(df), ABLATION_COMMAND)]) + "\n"

@@ -105,11 +105,12 @@ def stamp_text(value) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def check_protocols(df: pd.DataFrame) -> List[str]:
+def check_protocols(df: pd.DataFrame, fields: Sequence[str] = RECIPE, every_arm: bool = False) -> List[str]:
     """Every protocol disagreement among benchmark rows, as readable lines (empty when the rows may be merged).
 
     * rows without the stamp (written before it existed) are one problem;
-    * within a dataset, rows of trained arms must agree on every :data:`RECIPE` field;
+    * within a dataset, rows of trained arms (of every arm with ``every_arm``, e.g. rows comparing recipes) must agree
+      on every field of ``fields`` (default :data:`RECIPE`; a comparison of recipes passes the fields its arms share);
     * within a (dataset, split, seed) cell, every row must have the same ``split_hash``.
 
     Examples
@@ -120,8 +121,8 @@ def check_protocols(df: pd.DataFrame) -> List[str]:
     ['bbbp: trained arms differ in max_epochs: 30 (gnn), 50 (gnn:zoo)']
     """
     problems: List[str] = []
-    ours = df[df["model"].map(trained)]
-    missing = [f for f in ("split_hash",) + (RECIPE if len(ours) else ()) if f not in df.columns]
+    ours = df if every_arm else df[df["model"].map(trained)]
+    missing = [f for f in ("split_hash",) + (tuple(fields) if len(ours) else ()) if f not in df.columns]
     if missing:
         return [f"rows carry no protocol stamp (columns {missing} are missing): they were written before rows were "
                 f"stamped; rerun them"]
@@ -130,7 +131,7 @@ def check_protocols(df: pd.DataFrame) -> List[str]:
         problems.append(f"{int(unstamped.sum())} row(s) carry no protocol stamp (e.g. "
                         f"{df[unstamped].iloc[0][['dataset', 'model', 'seed']].to_dict()}); rerun them")
     for dataset, g in ours.groupby("dataset", sort=True):
-        for field in RECIPE:
+        for field in fields:
             values = g.groupby(g[field].map(stamp_text))["model"].apply(lambda m: sorted(set(m)))
             if len(values) > 1:
                 shown = ", ".join(f"{v} ({', '.join(models)})" for v, models in values.items())
