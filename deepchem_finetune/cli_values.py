@@ -6,13 +6,17 @@ from typing import Iterable, Tuple
 
 
 def parse_value(text: str):
-    """An option's value: int, float, true/false, or the string itself.
+    """An option's value: int, float, true/false, a comma-separated list of those, or the string itself.
 
     Examples
     --------
     >>> parse_value("300"), parse_value("0.5"), parse_value("False"), parse_value("rich")
     (300, 0.5, False, 'rich')
+    >>> parse_value("300,100")
+    [300, 100]
     """
+    if "," in text:
+        return [parse_value(part) for part in text.split(",") if part]
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     for cast in (int, float):

@@ -48,7 +48,8 @@ TWIN = "scratch:"
 SEQUENCE_ONLY = ("ridge",)
 SMILES_MAX_LENGTH = 160  # tokens; longer SMILES are truncated (and counted in the log) for scratch SeqCNNs
 #: options that do not change pretrained weights and may be set when fine-tuning a pretrained backbone
-FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision", "compile", "recipe")
+FINE_TUNE_OPTIONS = ("dropout", "batch_size", "learning_rate", "precision", "compile", "recipe", "head_hidden",
+                     "head_dropout")
 #: model families whose options travel as a nested dict (``--model-option seqcnn.width=64`` -> {"seqcnn": {...}})
 NESTED_OPTIONS = ("seqcnn", "rf", "chemprop")
 

@@ -6,7 +6,8 @@ Three groups of fields:
 * the **recipe** (:data:`RECIPE`): max epochs, patience, learning rate and schedule, batch size, how the epoch is
   selected. All arms we train (``gnn``, ``seqcnn`` and their twins) must share it within a dataset; peers
   (chemprop, forests) record their own and are exempt;
-* the **arm** (:data:`ARM`): strategy options, featurizer, backbone config hash, pretrained weights sha256, dropout;
+* the **arm** (:data:`ARM`): strategy options, featurizer, backbone config hash, pretrained weights sha256, dropout,
+  head (hidden widths and dropout of the prediction head);
 * the **run** (:data:`RUN`): split name and a hash of its ids, torch threads, package version, git commit, date.
 
 :func:`check_protocols` lists every disagreement (recipe within a dataset, split ids within a (dataset, split,
@@ -26,7 +27,7 @@ import pandas as pd
 from deepchem_finetune._version import __version__
 
 RECIPE = ("max_epochs", "patience", "learning_rate", "lr_schedule", "batch_size", "selection")
-ARM = ("strategy_options", "featurizer", "backbone_hash", "pretrained_sha256", "dropout")
+ARM = ("strategy_options", "featurizer", "backbone_hash", "pretrained_sha256", "dropout", "head")
 RUN = ("split_hash", "n_train", "n_valid", "n_test", "torch_threads", "package_version", "git_commit", "date")
 FIELDS = RECIPE + ARM + RUN
 #: arms trained with our recipe (the others are peers with their own)
@@ -91,7 +92,8 @@ def model_fields(model, max_epochs: int, patience: int) -> Dict:
             "featurizer": f"{model.featurizer_spec['name']}:{short_hash(model.featurizer_spec)}",
             "backbone_hash": short_hash({"name": type(model.backbone).__name__,
                                          "config": architecture(model.backbone.config)}),
-            "pretrained_sha256": sha, "dropout": model.backbone.config.get("dropout")}
+            "pretrained_sha256": sha, "dropout": model.backbone.config.get("dropout"),
+            "head": json.dumps(model.head_config, sort_keys=True)}
 
 
 def trained(model_name: str) -> bool:
