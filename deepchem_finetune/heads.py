@@ -47,8 +47,10 @@ class FeatureScaler(nn.Module):
     """Scales molecule-level features (fingerprints, descriptors) for a task head; fitted on the training data only.
 
     Per column: ``(x - median) / spread``, where the spread is the inter-quartile range / 1.349 (robust to the
-    heavy tails of RDKit descriptors), or the standard deviation where the IQR is 0 (fingerprint bits), or 1; then
-    clipped to ``[-clip, clip]``. Non-finite values (a descriptor RDKit could not compute) become 0 after scaling
+    heavy tails of RDKit descriptors), or the standard deviation where the IQR is 0, or 1; then clipped to
+    ``[-clip, clip]``. A binary column (every finite training value 0 or 1: a fingerprint bit) is passed through as
+    it is, as chemprop passes Morgan bits: dividing a rare bit by its small standard deviation would turn every set
+    bit into a large value (the clip) and the fingerprint into a molecule identifier a head memorises. Non-finite values (a descriptor RDKit could not compute) become 0 after scaling
     (the column's median), so a NaN never reaches the head or the loss; :meth:`fit` counts them per column in the
     ``nonfinite`` buffer. The statistics are buffers: they are saved in the model's state (training checkpoints,
     ensemble members) and restored exactly.
@@ -61,9 +63,9 @@ class FeatureScaler(nn.Module):
     Examples
     --------
     >>> import numpy as np
-    >>> s = FeatureScaler(2).fit(np.array([[0., 1.], [1., np.nan], [2., 3.], [3., 5.]]))
-    >>> s(torch.tensor([[1.5, float("nan")]])).tolist(), s.nonfinite.tolist()
-    ([[0.0, 0.0]], [0, 1])
+    >>> s = FeatureScaler(3).fit(np.array([[0., 1., 0.], [1., np.nan, 0.], [2., 3., 0.], [3., 5., 1.]]))
+    >>> s(torch.tensor([[1.5, float("nan"), 1.]])).tolist(), s.nonfinite.tolist()
+    ([[0.0, 0.0, 1.0]], [0, 1, 0])
     """
 
     def __init__(self, dim: int, clip: float = 6.0):
@@ -91,6 +93,8 @@ class FeatureScaler(nn.Module):
                 spread = np.nan_to_num((q75 - q25) / 1.349)
                 std = np.nan_to_num(np.nanstd(Xn, axis=0))
         scale = np.where(spread > 1e-12, spread, np.where(std > 1e-12, std, 1.0))
+        binary = np.all(~finite | (X == 0) | (X == 1), axis=0)
+        center, scale = np.where(binary, 0.0, center), np.where(binary, 1.0, scale)
         self.center.copy_(torch.as_tensor(center, dtype=torch.float32))
         self.scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
         self.nonfinite.copy_(torch.as_tensor((~finite).sum(0), dtype=torch.long))

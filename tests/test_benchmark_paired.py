@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
 from deepchem_finetune.benchmark.arms import _build, family, is_twin, source, twin_of
@@ -38,6 +39,24 @@ def test_twin_gets_the_pretrained_architecture_and_featurizer_but_not_its_weight
     assert not np.allclose(twin.backbone.state_dict()["layers.0.linear.weight"], w_pre)
     # same seed, same head initialisation: the arms differ only in the backbone's starting weights
     assert all(np.allclose(a, b) for a, b in zip(twin.head.state_dict().values(), tuned.head.state_dict().values()))
+
+
+def test_a_hidden_head_option_reaches_the_pretrained_arm_and_its_twin_and_is_stamped(tmp_path):
+    """``--model-option head_hidden=8`` (read as the int 8, listed by the runner) gives both arms the same hidden head,
+    and each row's stamp names it, so linear-head and hidden-head rows never merge silently."""
+    from deepchem_finetune.benchmark.protocol import model_fields
+    from deepchem_finetune.cli_values import parse_value
+    pre = MolGNNModel(n_tasks=1, featurizer=MolGraphFeaturizer("hu2020"), num_layers=2, hidden_dim=16, seed=5)
+    artifact = read_pretrained(pre.save_pretrained(str(tmp_path / "gin")))
+    assert parse_value("8") == 8 and parse_value("8,4") == [8, 4]
+    cell = {"model": f"gnn:{tmp_path / 'gin'}", "seed": 0, "strategy": "full"}
+    options = {"head_hidden": [8], "head_dropout": 0.1}
+    arms = [_build(MolGNNModel, {**cell, "model": m}, artifact, 2, "regression", {}, options)
+            for m in (cell["model"], twin_of(cell["model"]))]
+    heads = [model_fields(m, 5, 2)["head"] for m in arms]
+    assert heads[0] == heads[1] == json.dumps({"dropout": 0.1, "hidden_dims": [8]})
+    assert model_fields(pre, 5, 2)["head"] == json.dumps({"dropout": 0.0, "hidden_dims": []})
+    assert [m.head(torch.zeros(3, pre.backbone.output_dim)).shape for m in arms] == [(3, 2)] * 2
 
 
 def test_arms_of_one_architecture_share_one_twin(tmp_path):

@@ -18,6 +18,7 @@ from deepchem_finetune.benchmark.protocol import ProtocolMismatch  # noqa: E402
 
 PAIRED = "benchmarks/results/paired_moleculenet.csv"
 FEATURES = "benchmarks/results/features.csv"
+FEATURES_HEAD = "benchmarks/results/features_head.csv"
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -133,9 +134,10 @@ def test_headline_shows_n_marks_partial_datasets_and_says_where_a_pretrained_arm
     ])
     rows.loc[rows["model"] == hu, "backbone_hash"] = "a GCN's"  # not the zoo GIN's architecture (nor its twin's)
     rows.to_csv(root / PAIRED, index=False)
-    features = pd.read_csv(root / FEATURES)  # its rows must keep the paired grid's split ids
-    features.assign(split_hash=[f"{d}{s}" for d, s in zip(features["dataset"], features["seed"])]).to_csv(
-        root / FEATURES, index=False)
+    for csv in (FEATURES, FEATURES_HEAD):  # their rows must keep the paired grid's split ids
+        features = pd.read_csv(root / csv)
+        features.assign(split_hash=[f"{d}{s}" for d, s in zip(features["dataset"], features["seed"])]).to_csv(
+            root / csv, index=False)
     generate(root)
     block = _block(root, "README.md", "headline")
     assert ("| BBBP (ROC-AUC) | 0.710 ± 0.010 | 0.660 ± 0.010 | 0.700 ± 0.000 | **0.720 ± 0.010** | "
@@ -159,6 +161,18 @@ def test_features_table_refuses_rows_on_other_split_ids(tmp_path):
     features.loc[0, "split_hash"] = "elsewhere"
     features.to_csv(root / FEATURES, index=False)
     with pytest.raises(ValueError, match="used different split ids in: bbbp seed 0"):
+        generate(root, write=False)
+
+
+def test_head_ablation_pairs_the_hidden_head_with_the_linear_head_on_the_same_split_ids(tmp_path):
+    root = _copy(tmp_path)
+    generate(root)
+    block = _block(root, "benchmarks/RESULTS.md", "features")
+    assert "Head ablation" in block and "features_head.csv" in block
+    head = pd.read_csv(root / FEATURES_HEAD)
+    head.loc[head["dataset"] == "bbbp", "split_hash"] = "elsewhere"
+    head.to_csv(root / FEATURES_HEAD, index=False)
+    with pytest.raises(ValueError, match="features_head.csv and features.csv used different split ids"):
         generate(root, write=False)
 
 

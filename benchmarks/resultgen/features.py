@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 
 from resultgen import paired
-from resultgen.common import ResultsError, read_csv, source
+from resultgen.common import ResultsError, gain_cell, label, read_csv, source, table
 
 CSV = "features.csv"
 ZOO = "gin_zinc60k_am_desc"
@@ -24,6 +25,12 @@ ARMS = [(f"scratch:gnn:{ZOO}", "GNN, scratch"), (f"gnn:{ZOO}", f"zoo GNN (`{ZOO}
         ("mlp+ecfp4+rdkit2d", "features MLP"), ("rf", "RF (ECFP4)"),
         ("rf_desc", "RF (descriptors)"), ("chemprop", "chemprop v2"), ("chemprop+rdkit2d", "chemprop v2 + RDKit 2D")]
 FOREST = ["rf", "rf_desc"]
+#: the same two GNN + features arms with one hidden layer of 300 in the head (the grid's head is linear)
+HEAD_CSV = "features_head.csv"
+HEAD_COMMAND = (f"`deepchem-finetune benchmark --datasets freesolv delaney bace_classification clintox bbbp --models "
+                f"{FEATURES} --seeds 0 1 2 --max-epochs 40 --patience 10 --model-option dropout=0.2 "
+                "--model-option head_hidden=300 --out benchmarks/out/features_head`, then `cp "
+                "benchmarks/out/features_head/results.csv benchmarks/results/features_head.csv`")
 
 
 def joined(results_dir: Path) -> pd.DataFrame:
@@ -58,5 +65,32 @@ def features(results_dir: Path) -> str:
               "wins/ties/losses):", ""]
     lines += paired.gain_table(df, FEATURES, [r for r in refs if r in set(df["model"])])
     from_features = int(df["model"].isin(set(read_csv(results_dir, CSV)["model"])).sum())
-    return "\n".join(lines + ["", source([CSV, paired.CSV], len(df), COMMAND)
-                              + f" ({from_features} of them from `{CSV}`)"]) + "\n"
+    lines += ["", source([CSV, paired.CSV], len(df), COMMAND) + f" ({from_features} of them from `{CSV}`)"]
+    if (results_dir / HEAD_CSV).exists():
+        lines += [""] + head_ablation(read_csv(results_dir, HEAD_CSV), df)
+    return "\n".join(lines) + "\n"
+
+
+def head_ablation(hidden: pd.DataFrame, linear: pd.DataFrame) -> list:
+    """Lines: the GNN + features arms with a hidden layer in the head against the same arms with the linear head,
+    paired by (dataset, split, seed) on the same split ids."""
+    models = [FEATURES, f"scratch:{FEATURES}"]
+    both = pd.concat([linear[linear["model"].isin(models)],
+                      hidden[hidden["model"].isin(models)].assign(model=lambda d: d["model"] + " [hidden]")])
+    hashes = both.groupby(["dataset", "split", "seed"])["split_hash"].nunique()
+    if (hashes > 1).any():
+        raise ResultsError(f"rows of {HEAD_CSV} and {CSV} used different split ids in {list(hashes[hashes > 1].index)}")
+    heads = sorted(set(hidden["head"]))
+    summaries = [paired_summary(paired_rows(both, f"{m} [hidden]", m)) for m in models]
+    keys = paired.datasets(hidden) + sorted({(r.dataset, r.metric) for s in summaries for r in s.itertuples()
+                                             if r.dataset.startswith("average")})
+    rows = []
+    for dataset, metric in keys:
+        hits = [s[(s["dataset"] == dataset) & (s["metric"] == metric)] for s in summaries]
+        if any(len(h) for h in hits):
+            rows.append([label(dataset, metric)] + [gain_cell(h.iloc[0]) if len(h) else "—" for h in hits])
+    lines = [f"Head ablation: the two GNN + features arms with a hidden head (stamp {', '.join(heads)}) against the "
+             "linear head above, on the same split ids; ROC-AUC difference or RMSE change in %, 95% CI, "
+             "wins/ties/losses (positive ROC-AUC, negative RMSE: the hidden head is better).", ""]
+    lines += table(["dataset (metric)", f"zoo GNN + features (`{ZOO}`)", "GNN + features, scratch"], rows)
+    return lines + ["", source([HEAD_CSV], len(hidden), HEAD_COMMAND)]
