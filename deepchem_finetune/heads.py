@@ -43,6 +43,13 @@ class MLPHead(nn.Module):
         return self.net(x)
 
 
+#: the task head's hidden widths when molecule-level features sit beside the graph embedding (a model's default when its
+#: featurizer has ``extra_features``): a hidden layer lets descriptors and bits interact, as in chemprop's FFN and the
+#: features-only MLP, where a linear read-out of ~2,500 inputs fitted on a few thousand molecules overfits within an
+#: epoch or two (measured in benchmarks/RESULTS.md, "Molecule features beside the graph")
+FEATURES_HEAD_HIDDEN = (300,)
+
+
 class FeatureScaler(nn.Module):
     """Scales molecule-level features (fingerprints, descriptors) for a task head; fitted on the training data only.
 

@@ -166,3 +166,24 @@ def test_seqcnn_with_features_scaler_checkpoint_and_mismatches(tmp_path):
     # predict_sequences featurizes with the features and keeps invalid rows as NaN
     pred = model.predict_sequences(["CCO", "C1CC"], skip_invalid=True)
     assert np.isfinite(pred[0]).all() and np.isnan(pred[1]).all()
+
+
+def test_fingerprint_bits_pass_unscaled_and_features_get_a_hidden_head_by_default(tmp_path):
+    """Bits stay 0/1 (a rare bit divided by its small std would reach the clip); with molecule features the default
+    head has one hidden layer (FEATURES_HEAD_HIDDEN), without them it stays linear; both survive save -> load."""
+    from deepchem_finetune.heads import FEATURES_HEAD_HIDDEN
+    f = dft.MolGraphFeaturizer("rich", extra_features=["ecfp4", "rdkit2d"])
+    train = dataset(f)
+    model = small(f, model_dir=str(tmp_path / "m"))
+    model.fit(train, nb_epoch=1)
+    bits = slice(0, 2048)
+    assert torch.all(model.head.scaler.center[bits] == 0) and torch.all(model.head.scaler.scale[bits] == 1)
+    x = torch.as_tensor(np.stack([g.molecule_features for g in train.X]), dtype=torch.float32)
+    torch.testing.assert_close(model.head.scaler(x)[:, bits], x[:, bits])
+    assert model.head_config["hidden_dims"] == list(FEATURES_HEAD_HIDDEN)
+    assert small(dft.MolGraphFeaturizer("rich")).head_config["hidden_dims"] == []
+    assert small(f, head_hidden=()).head_config["hidden_dims"] == []
+    model.save_checkpoint(max_checkpoints_to_keep=1)
+    restored = small(f, model_dir=str(tmp_path / "m"))
+    restored.restore()
+    np.testing.assert_array_equal(restored.predict(train), model.predict(train))

@@ -33,6 +33,7 @@ from deepchem_finetune import distributed, recipe as recipes
 from deepchem_finetune._compat import GRAD_SCALAR_WARNING, import_deepchem_quietly
 from deepchem_finetune.data.batching import iterate_batches
 from deepchem_finetune.exceptions import SpecMismatchError
+from deepchem_finetune.heads import FEATURES_HEAD_HIDDEN
 from deepchem_finetune.models import checkpoints
 from deepchem_finetune.models.arguments import check_model_arguments
 from deepchem_finetune.models.network import TaskNetwork
@@ -59,7 +60,8 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
 
     def __init__(self, backbone: nn.Module, featurizer_spec: dict, n_tasks: Optional[int],
                  mode: str = "classification", n_classes: int = 2, objective=None,
-                 objective_options: Optional[dict] = None, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
+                 objective_options: Optional[dict] = None, head_hidden: Optional[Sequence[int]] = None,
+                 head_dropout: float = 0.0,
                  seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
                  precision: str = "fp32", compile: bool = False, batch_size: int = 32, learning_rate: float = 1e-3,
                  recipe=None, **kwargs):
@@ -68,6 +70,8 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(unknown)}; "
                             f"TorchModel accepts {sorted(_TORCHMODEL_KWARGS)}")
         supervised = objective is None or objective == "supervised"
+        if head_hidden is None:
+            head_hidden = FEATURES_HEAD_HIDDEN if self.extra_dim else ()
         if self.extra_dim:  # molecule-level features of the featurizer go to the task head
             if not supervised:
                 raise ValueError(f"molecule-level features (the featurizer's extra_features) feed a task head; pretrain "

@@ -42,8 +42,9 @@ class MolGNNModel(BackboneModel):
         Options of the objective (e.g. ``{"mask_rate": 0.15}``).
     num_layers, hidden_dim, conv, mlp_ratio, heads, dropout, batch_norm, jk, pooling, last_activation:
         Backbone options, see :class:`~deepchem_finetune.backbones.MolGNN`.
-    head_hidden: sequence of int, optional (default ())
-        Hidden widths of the task head (empty: one linear layer).
+    head_hidden: sequence of int, optional
+        Hidden widths of the task head (empty: one linear layer). Default: one linear layer, or one hidden layer of
+        300 when the featurizer has ``extra_features`` (:data:`~deepchem_finetune.heads.FEATURES_HEAD_HIDDEN`).
     head_dropout: float, optional (default 0.0)
     seed: int, optional
         Makes initialisation, shuffling and dropout reproducible.
@@ -87,7 +88,7 @@ class MolGNNModel(BackboneModel):
                  featurizer=None, objective=None, objective_options: Optional[dict] = None,
                  num_layers: int = 5, hidden_dim: int = 300, conv: str = "gin", mlp_ratio: int = 2,
                  heads: int = 2, dropout: float = 0.2, batch_norm: bool = True, jk: str = "last", pooling: str = "mean",
-                 last_activation: bool = False, head_hidden: Sequence[int] = (), head_dropout: float = 0.0,
+                 last_activation: bool = False, head_hidden: Optional[Sequence[int]] = None, head_dropout: float = 0.0,
                  seed: Optional[int] = None, strategy="full", strategy_options: Optional[dict] = None,
                  precision: str = "fp32", compile: bool = False, batch_size: int = 32, learning_rate: float = 1e-3,
                  **kwargs):

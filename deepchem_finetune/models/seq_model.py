@@ -49,8 +49,9 @@ class SeqCNNModel(BackboneModel):
         None (supervised) or a pretraining objective name; ``objective_options`` holds its options.
     width, depth, kernel_size, dilations, inner_width, dropout, pooling:
         Backbone options, see :class:`~deepchem_finetune.backbones.SeqCNN`.
-    head_hidden: sequence of int, optional (default ())
-        Hidden widths of the task head (empty: one linear layer).
+    head_hidden: sequence of int, optional
+        Hidden widths of the task head (empty: one linear layer). Default: one linear layer, or one hidden layer of
+        300 when the featurizer has ``extra_features`` (:data:`~deepchem_finetune.heads.FEATURES_HEAD_HIDDEN`).
     head_dropout: float, optional (default 0.0)
     seed: int, optional
         Makes initialisation, shuffling and dropout reproducible.
@@ -86,7 +87,7 @@ class SeqCNNModel(BackboneModel):
                  featurizer=None, objective=None, objective_options: Optional[dict] = None,
                  width: int = 128, depth: int = 8, kernel_size: int = 5, dilations: Sequence[int] = (1, 2, 4, 8),
                  inner_width: Optional[int] = None, dropout: float = 0.0, pooling: str = "mean",
-                 head_hidden: Sequence[int] = (), head_dropout: float = 0.0, seed: Optional[int] = None,
+                 head_hidden: Optional[Sequence[int]] = None, head_dropout: float = 0.0, seed: Optional[int] = None,
                  strategy="full", strategy_options: Optional[dict] = None, precision: str = "fp32",
                  compile: bool = False, batch_size: int = 32, learning_rate: float = 1e-3, **kwargs):
         check_int("seed", seed, 0, allow_none=True)  # before seed + 1 below
