@@ -18,7 +18,7 @@ from deepchem_finetune.benchmark.protocol import ProtocolMismatch  # noqa: E402
 
 PAIRED = "benchmarks/results/paired_moleculenet.csv"
 FEATURES = "benchmarks/results/features.csv"
-FEATURES_HEAD = "benchmarks/results/features_head.csv"
+VARIANT = "benchmarks/results/features_v1_hidden_stdbits.csv"
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -134,7 +134,8 @@ def test_headline_shows_n_marks_partial_datasets_and_says_where_a_pretrained_arm
     ])
     rows.loc[rows["model"] == hu, "backbone_hash"] = "a GCN's"  # not the zoo GIN's architecture (nor its twin's)
     rows.to_csv(root / PAIRED, index=False)
-    for csv in (FEATURES, FEATURES_HEAD):  # their rows must keep the paired grid's split ids
+    for csv in [FEATURES] + sorted(str(p.relative_to(root)) for p in root.glob("benchmarks/results/features_*.csv")):
+        # their rows must keep the paired grid's split ids
         features = pd.read_csv(root / csv)
         features.assign(split_hash=[f"{d}{s}" for d, s in zip(features["dataset"], features["seed"])]).to_csv(
             root / csv, index=False)
@@ -164,15 +165,15 @@ def test_features_table_refuses_rows_on_other_split_ids(tmp_path):
         generate(root, write=False)
 
 
-def test_head_ablation_pairs_the_hidden_head_with_the_linear_head_on_the_same_split_ids(tmp_path):
+def test_features_design_ablations_pair_with_the_grid_on_the_same_split_ids(tmp_path):
     root = _copy(tmp_path)
     generate(root)
     block = _block(root, "benchmarks/RESULTS.md", "features")
-    assert "Head ablation" in block and "features_head.csv" in block
-    head = pd.read_csv(root / FEATURES_HEAD)
-    head.loc[head["dataset"] == "bbbp", "split_hash"] = "elsewhere"
-    head.to_csv(root / FEATURES_HEAD, index=False)
-    with pytest.raises(ValueError, match="features_head.csv and features.csv used different split ids"):
+    assert block.count("Ablation: the grid's arms against the same arms with") == 3
+    variant = pd.read_csv(root / VARIANT)
+    variant.loc[variant["dataset"] == "bbbp", "split_hash"] = "elsewhere"
+    variant.to_csv(root / VARIANT, index=False)
+    with pytest.raises(ValueError, match="features_v1_hidden_stdbits.csv and features.csv used different split ids"):
         generate(root, write=False)
 
 

@@ -25,12 +25,25 @@ ARMS = [(f"scratch:gnn:{ZOO}", "GNN, scratch"), (f"gnn:{ZOO}", f"zoo GNN (`{ZOO}
         ("mlp+ecfp4+rdkit2d", "features MLP"), ("rf", "RF (ECFP4)"),
         ("rf_desc", "RF (descriptors)"), ("chemprop", "chemprop v2"), ("chemprop+rdkit2d", "chemprop v2 + RDKit 2D")]
 FOREST = ["rf", "rf_desc"]
-#: the same two GNN + features arms with one hidden layer of 300 in the head (the grid's head is linear)
-HEAD_CSV = "features_head.csv"
-HEAD_COMMAND = (f"`deepchem-finetune benchmark --datasets freesolv delaney bace_classification clintox bbbp --models "
-                f"{FEATURES} --seeds 0 1 2 --max-epochs 40 --patience 10 --model-option dropout=0.2 "
-                "--model-option head_hidden=300 --out benchmarks/out/features_head`, then `cp "
-                "benchmarks/out/features_head/results.csv benchmarks/results/features_head.csv`")
+#: earlier designs of the features arms, each against the grid's rows of the same arms: (csv, what differs, command)
+VARIANTS = [
+    ("features_linear_head.csv", "a linear head (fingerprint bits 0/1 as in the grid)",
+     f"`deepchem-finetune benchmark --datasets <each> --models {FEATURES} --no-twins --seeds 0 1 2 --max-epochs 40 "
+     "--patience 10 --model-option dropout=0.2 --model-option head_hidden= --out benchmarks/out/explore_lin`, then "
+     "`cp benchmarks/out/explore_lin/results.csv benchmarks/results/features_linear_head.csv`"),
+    ("features_v1_hidden_stdbits.csv", "a hidden head of 300, fingerprint bits divided by their standard deviation "
+     "(the scaler before commit 3e475d1)",
+     f"`deepchem-finetune benchmark --datasets freesolv delaney bace_classification clintox bbbp --models {FEATURES} "
+     "--seeds 0 1 2 --max-epochs 40 --patience 10 --model-option dropout=0.2 --model-option head_hidden=300 --out "
+     "benchmarks/out/features_head` at commit 637b081, then `cp benchmarks/out/features_head/results.csv "
+     "benchmarks/results/features_v1_hidden_stdbits.csv`"),
+    ("features_v1_linear_stdbits.csv", "the first design: a linear head, fingerprint bits divided by their standard "
+     "deviation",
+     "the grid's command at commits 7c47d52 / 637b081 (into `benchmarks/out/features`), its GNN + features and "
+     "features MLP rows kept: `python -c \"import pandas as pd; d = pd.read_csv('benchmarks/out/features/results.csv'); "
+     "d[~d.model.str.startswith('chemprop')].to_csv('benchmarks/results/features_v1_linear_stdbits.csv', "
+     "index=False)\"`"),
+]
 
 
 def joined(results_dir: Path) -> pd.DataFrame:
@@ -66,31 +79,32 @@ def features(results_dir: Path) -> str:
     lines += paired.gain_table(df, FEATURES, [r for r in refs if r in set(df["model"])])
     from_features = int(df["model"].isin(set(read_csv(results_dir, CSV)["model"])).sum())
     lines += ["", source([CSV, paired.CSV], len(df), COMMAND) + f" ({from_features} of them from `{CSV}`)"]
-    if (results_dir / HEAD_CSV).exists():
-        lines += [""] + head_ablation(read_csv(results_dir, HEAD_CSV), df)
+    for csv, what, command in VARIANTS:
+        if (results_dir / csv).exists():
+            lines += [""] + variant_lines(read_csv(results_dir, csv), df, csv, what, command)
     return "\n".join(lines) + "\n"
 
 
-def head_ablation(hidden: pd.DataFrame, linear: pd.DataFrame) -> list:
-    """Lines: the GNN + features arms with a hidden layer in the head against the same arms with the linear head,
-    paired by (dataset, split, seed) on the same split ids."""
-    models = [FEATURES, f"scratch:{FEATURES}"]
-    both = pd.concat([linear[linear["model"].isin(models)],
-                      hidden[hidden["model"].isin(models)].assign(model=lambda d: d["model"] + " [hidden]")])
+def variant_lines(variant: pd.DataFrame, grid: pd.DataFrame, csv: str, what: str, command: str) -> list:
+    """Lines: the grid's features arms against the same arms built another way (``variant``), paired by (dataset,
+    split, seed) on the same split ids; one column per arm present in both."""
+    models = [m for m in (FEATURES, f"scratch:{FEATURES}", "mlp+ecfp4+rdkit2d")
+              if m in set(variant["model"]) and m in set(grid["model"])]
+    both = pd.concat([grid[grid["model"].isin(models)],
+                      variant[variant["model"].isin(models)].assign(model=lambda d: d["model"] + " [variant]")])
     hashes = both.groupby(["dataset", "split", "seed"])["split_hash"].nunique()
     if (hashes > 1).any():
-        raise ResultsError(f"rows of {HEAD_CSV} and {CSV} used different split ids in {list(hashes[hashes > 1].index)}")
-    heads = sorted(set(hidden["head"]))
-    summaries = [paired_summary(paired_rows(both, f"{m} [hidden]", m)) for m in models]
-    keys = paired.datasets(hidden) + sorted({(r.dataset, r.metric) for s in summaries for r in s.itertuples()
-                                             if r.dataset.startswith("average")})
+        raise ResultsError(f"rows of {csv} and {CSV} used different split ids in {list(hashes[hashes > 1].index)}")
+    summaries = [paired_summary(paired_rows(both, m, f"{m} [variant]")) for m in models]
+    keys = paired.datasets(both) + sorted({(r.dataset, r.metric) for s in summaries for r in s.itertuples()
+                                           if r.dataset.startswith("average")})
     rows = []
     for dataset, metric in keys:
-        hits = [s[(s["dataset"] == dataset) & (s["metric"] == metric)] for s in summaries]
+        hits = [s[(s["dataset"] == dataset) & (s["metric"] == metric)] if len(s) else s for s in summaries]
         if any(len(h) for h in hits):
             rows.append([label(dataset, metric)] + [gain_cell(h.iloc[0]) if len(h) else "—" for h in hits])
-    lines = [f"Head ablation: the two GNN + features arms with a hidden head (stamp {', '.join(heads)}) against the "
-             "linear head above, on the same split ids; ROC-AUC difference or RMSE change in %, 95% CI, "
-             "wins/ties/losses (positive ROC-AUC, negative RMSE: the hidden head is better).", ""]
-    lines += table(["dataset (metric)", f"zoo GNN + features (`{ZOO}`)", "GNN + features, scratch"], rows)
-    return lines + ["", source([HEAD_CSV], len(hidden), HEAD_COMMAND)]
+    lines = [f"Ablation: the grid's arms against the same arms with {what}; paired on the same split ids: ROC-AUC "
+             "difference or RMSE change in %, 95% CI, wins/ties/losses (positive ROC-AUC, negative RMSE: the grid's "
+             "design is better).", ""]
+    lines += table(["dataset (metric)"] + [paired.arm_name(m) for m in models], rows)
+    return lines + ["", source([csv], len(variant), command)]

@@ -128,8 +128,8 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
         Start no new cell after this many minutes (finished cells are kept; rerun to continue).
     model_options: dict, optional
         MolGNNModel options for scratch GNNs (``featurizer`` preset, ``num_layers``, ``hidden_dim``, ...);
-        ``dropout``/``batch_size``/``learning_rate``/``precision``/``compile``/``head_hidden`` (an int or a list of
-        hidden widths)/``head_dropout`` also apply to pretrained models; a
+        ``dropout``/``batch_size``/``learning_rate``/``precision``/``compile``/``head_hidden`` (an int, a list of
+        hidden widths, or '' for a linear head)/``head_dropout`` also apply to pretrained models; a
         nested ``seqcnn`` dict holds scratch SeqCNN options (``width``, ``depth``, ``kernel_size``, ``max_length`` for SMILES).
     allow_leakage: bool
         Run cells whose pretrained backbone saw the dataset in pretraining (flagged in column ``leakage``).
@@ -152,8 +152,9 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
     """
     from deepchem_finetune.benchmark.report import write_report
     model_options = dict(model_options or {})
-    if isinstance(model_options.get("head_hidden"), int):  # one hidden layer: --model-option head_hidden=300
-        model_options["head_hidden"] = [model_options["head_hidden"]]
+    hidden = model_options.get("head_hidden")
+    if isinstance(hidden, int) or hidden == "":  # one hidden layer (head_hidden=300) or a linear head (head_hidden=)
+        model_options["head_hidden"] = [hidden] if hidden != "" else []
     if quick:
         max_epochs, patience = QUICK["max_epochs"], QUICK["patience"]
         nested = {k: {**QUICK["model_options"][k], **model_options.get(k, {})} for k in NESTED_OPTIONS}
