@@ -6,17 +6,21 @@ from typing import Iterable, Tuple
 
 
 def parse_value(text: str):
-    """An option's value: int, float, true/false, a comma-separated list of those, or the string itself.
+    """An option's value: int, float, true/false, a comma-separated list of numbers, or the string itself (also a
+    string with commas that are not all numbers, e.g. a path).
 
     Examples
     --------
     >>> parse_value("300"), parse_value("0.5"), parse_value("False"), parse_value("rich")
     (300, 0.5, False, 'rich')
-    >>> parse_value("300,100")
-    [300, 100]
+    >>> parse_value("300,100"), parse_value("data/a,b.csv"), parse_value("1,,2")
+    ([300, 100], 'data/a,b.csv', '1,,2')
     """
     if "," in text:
-        return [parse_value(part) for part in text.split(",") if part]
+        parts = [parse_value(part) for part in text.split(",")]
+        if all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in parts):
+            return parts
+        return text
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     for cast in (int, float):

@@ -45,8 +45,8 @@ class MLPHead(nn.Module):
 
 #: the task head's hidden widths when molecule-level features sit beside the graph embedding (a model's default when its
 #: featurizer has ``extra_features``): a hidden layer lets descriptors and bits interact, as in chemprop's FFN and the
-#: features-only MLP, where a linear read-out of ~2,500 inputs fitted on a few thousand molecules overfits within an
-#: epoch or two (measured in benchmarks/RESULTS.md, "Molecule features beside the graph")
+#: features-only MLP; a linear read-out of ~2,500 inputs fitted on a few thousand molecules did worse (measured in
+#: benchmarks/RESULTS.md, "Molecule features beside the graph")
 FEATURES_HEAD_HIDDEN = (300,)
 
 
@@ -55,9 +55,10 @@ class FeatureScaler(nn.Module):
 
     Per column: ``(x - median) / spread``, where the spread is the inter-quartile range / 1.349 (robust to the
     heavy tails of RDKit descriptors), or the standard deviation where the IQR is 0, or 1; then clipped to
-    ``[-clip, clip]``. A binary column (every finite training value 0 or 1: a fingerprint bit) is passed through as
-    it is, as chemprop passes Morgan bits: dividing a rare bit by its small standard deviation would turn every set
-    bit into a large value (the clip) and the fingerprint into a molecule identifier a head memorises. Non-finite values (a descriptor RDKit could not compute) become 0 after scaling
+    ``[-clip, clip]``. A binary column (every finite training value 0 or 1: a fingerprint bit, or a count that is 0/1
+    on the training data) passes through as it is, as chemprop passes Morgan bits: dividing a rare bit by its small
+    standard deviation would turn every set bit into a large value (the clip) and the fingerprint into a molecule
+    identifier that a head memorises. Non-finite values (a descriptor RDKit could not compute) become 0 after scaling
     (the column's median), so a NaN never reaches the head or the loss; :meth:`fit` counts them per column in the
     ``nonfinite`` buffer. The statistics are buffers: they are saved in the model's state (training checkpoints,
     ensemble members) and restored exactly.

@@ -14,7 +14,7 @@ from deepchem_finetune.benchmark.leakage import corpus_overlap
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary, t_interval
 from deepchem_finetune.benchmark.protocol import RECIPE, ProtocolMismatch, check_protocols
 from deepchem_finetune.benchmark.report import checked_rows, reference_arm
-from deepchem_finetune.benchmark.runner import with_twins
+from deepchem_finetune.benchmark.runner import head_widths, with_twins
 from deepchem_finetune.hub import architecture, read_pretrained
 
 from conftest import MOLECULENET_DIR, require_shared
@@ -57,6 +57,9 @@ def test_a_hidden_head_option_reaches_the_pretrained_arm_and_its_twin_and_is_sta
     assert heads[0] == heads[1] == json.dumps({"dropout": 0.1, "hidden_dims": [8]})
     assert model_fields(pre, 5, 2)["head"] == json.dumps({"dropout": 0.0, "hidden_dims": []})
     assert [m.head(torch.zeros(3, pre.backbone.output_dim)).shape for m in arms] == [(3, 2)] * 2
+    assert [head_widths(parse_value(v)) for v in ("8", "8,4", "")] == [[8], [8, 4], []]  # --model-option head_hidden=
+    with pytest.raises(ValueError, match="head_hidden must be hidden widths"):
+        head_widths("wide")
 
 
 def test_arms_of_one_architecture_share_one_twin(tmp_path):
@@ -123,6 +126,10 @@ def test_protocol_mismatch_is_refused_and_named():
     assert listed == problems and merged["protocol"].nunique() == 2
     df.loc[0, "split_hash"] = "other"
     assert any("different split ids" in p for p in check_protocols(df))
+    heads = _table().assign(split_hash="abc", head='{"hidden_dims": []}', **{f: 1 for f in RECIPE})
+    assert check_protocols(heads) == []
+    heads.loc[(heads["model"] == "gnn:zoo") & (heads["dataset"] == "bbbp") & (heads["seed"] == 0), "head"] = None
+    assert check_protocols(heads) == ['bbbp / gnn:zoo: rows with different heads: nan, {"hidden_dims": []}']
     assert "no protocol stamp" in check_protocols(_table())[0]
 
 

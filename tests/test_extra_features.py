@@ -187,3 +187,5 @@ def test_fingerprint_bits_pass_unscaled_and_features_get_a_hidden_head_by_defaul
     restored = small(f, model_dir=str(tmp_path / "m"))
     restored.restore()
     np.testing.assert_array_equal(restored.predict(train), model.predict(train))
+    with pytest.raises(SpecMismatchError, match=r"other layers than this model's \(head_hidden=\[\]\)"):
+        small(f, model_dir=str(tmp_path / "m"), head_hidden=()).restore()  # e.g. one saved before the default

@@ -37,8 +37,8 @@ VARIANTS = [
      "--seeds 0 1 2 --max-epochs 40 --patience 10 --model-option dropout=0.2 --model-option head_hidden=300 --out "
      "benchmarks/out/features_head` at commit 637b081, then `cp benchmarks/out/features_head/results.csv "
      "benchmarks/results/features_v1_hidden_stdbits.csv`"),
-    ("features_v1_linear_stdbits.csv", "the first design: a linear head, fingerprint bits divided by their standard "
-     "deviation",
+    ("features_v1_linear_stdbits.csv", "the first design: fingerprint bits divided by their standard deviation and "
+     "(GNN arms only; the MLP's head was always 300 wide) a linear head",
      "the grid's command at commits 7c47d52 / 637b081 (into `benchmarks/out/features`), its GNN + features and "
      "features MLP rows kept: `python -c \"import pandas as pd; d = pd.read_csv('benchmarks/out/features/results.csv'); "
      "d[~d.model.str.startswith('chemprop')].to_csv('benchmarks/results/features_v1_linear_stdbits.csv', "
@@ -92,10 +92,16 @@ def variant_lines(variant: pd.DataFrame, grid: pd.DataFrame, csv: str, what: str
               if m in set(variant["model"]) and m in set(grid["model"])]
     both = pd.concat([grid[grid["model"].isin(models)],
                       variant[variant["model"].isin(models)].assign(model=lambda d: d["model"] + " [variant]")])
-    hashes = both.groupby(["dataset", "split", "seed"])["split_hash"].nunique()
+    hashes = both.groupby(["dataset", "split", "seed"])["split_hash"].nunique(dropna=False)
     if (hashes > 1).any():
         raise ResultsError(f"rows of {csv} and {CSV} used different split ids in {list(hashes[hashes > 1].index)}")
-    summaries = [paired_summary(paired_rows(both, m, f"{m} [variant]")) for m in models]
+    if "head" not in grid.columns or grid.loc[grid["model"].isin(models), "head"].isna().any():
+        raise ResultsError(f"{CSV}: rows of the features arms without a head stamp were made before the current "
+                           f"design; rerun them before comparing with {csv}")
+    pairs = [paired_rows(both, m, f"{m} [variant]") for m in models]
+    if all(len(p) and (p["diff"] == 0).all() for p in pairs):
+        raise ResultsError(f"{csv} holds the very scores of {CSV}: the grid was not rerun with the current design")
+    summaries = [paired_summary(p) for p in pairs]
     keys = paired.datasets(both) + sorted({(r.dataset, r.metric) for s in summaries for r in s.itertuples()
                                            if r.dataset.startswith("average")})
     rows = []

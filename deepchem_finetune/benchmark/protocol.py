@@ -113,7 +113,8 @@ def check_protocols(df: pd.DataFrame, fields: Sequence[str] = RECIPE, every_arm:
     * rows without the stamp (written before it existed) are one problem;
     * within a dataset, rows of trained arms (of every arm with ``every_arm``, e.g. rows comparing recipes) must agree
       on every field of ``fields`` (default :data:`RECIPE`; a comparison of recipes passes the fields its arms share);
-    * within a (dataset, split, seed) cell, every row must have the same ``split_hash``.
+    * within a (dataset, split, seed) cell, every row must have the same ``split_hash``;
+    * rows of one trained arm on one dataset must have one ``head`` stamp (when the column exists).
 
     Examples
     --------
@@ -138,6 +139,11 @@ def check_protocols(df: pd.DataFrame, fields: Sequence[str] = RECIPE, every_arm:
             if len(values) > 1:
                 shown = ", ".join(f"{v} ({', '.join(models)})" for v, models in values.items())
                 problems.append(f"{dataset}: trained arms differ in {field}: {shown}")
+    if "head" in ours.columns:  # one arm, one head: rows resumed across a change of head never mix silently
+        for (dataset, model), g in ours.groupby(["dataset", "model"], sort=True):
+            heads = sorted(set(g["head"].map(stamp_text)))
+            if len(heads) > 1:
+                problems.append(f"{dataset} / {model}: rows with different heads: {', '.join(heads)}")
     for (dataset, split, seed), g in df[~unstamped].groupby(["dataset", "split", "seed"], sort=True):
         hashes = g.groupby("split_hash")["model"].apply(lambda m: sorted(set(m)))
         if len(hashes) > 1:

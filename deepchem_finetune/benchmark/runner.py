@@ -106,6 +106,23 @@ def _cells(datasets, models, strategies, splits, seeds):
                         yield {"dataset": d, "model": m, "strategy": strategy, "split": split, "seed": seed}
 
 
+def head_widths(value) -> list:
+    """The ``head_hidden`` model option as typed on the command line, as a list of hidden widths.
+
+    Examples
+    --------
+    >>> head_widths(300), head_widths([300, 100]), head_widths("")  # head_hidden=300, =300,100, = (a linear head)
+    ([300], [300, 100], [])
+    """
+    if value == "":
+        return []
+    widths = [value] if isinstance(value, int) else list(value) if isinstance(value, (list, tuple)) else None
+    if widths is None or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
+        raise ValueError(f"head_hidden must be hidden widths, e.g. head_hidden=300 or 300,100 (or head_hidden= for a "
+                         f"linear head), got {value!r}")
+    return widths
+
+
 def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf"), strategies=("full",),
                   splits=("scaffold",), seeds=(0, 1, 2), out_dir: str = "benchmarks/out/benchmark",
                   data_dir: Optional[str] = None, protein_dir: Optional[str] = None, max_epochs: int = 100,
@@ -152,9 +169,8 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
     """
     from deepchem_finetune.benchmark.report import write_report
     model_options = dict(model_options or {})
-    hidden = model_options.get("head_hidden")
-    if isinstance(hidden, int) or hidden == "":  # one hidden layer (head_hidden=300) or a linear head (head_hidden=)
-        model_options["head_hidden"] = [hidden] if hidden != "" else []
+    if "head_hidden" in model_options:
+        model_options["head_hidden"] = head_widths(model_options["head_hidden"])
     if quick:
         max_epochs, patience = QUICK["max_epochs"], QUICK["patience"]
         nested = {k: {**QUICK["model_options"][k], **model_options.get(k, {})} for k in NESTED_OPTIONS}

@@ -91,7 +91,7 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
                 torch.manual_seed(seed)
             head = objective.build_head(backbone, head_hidden, head_dropout)
         self.counters = RunCounters(seed)
-        self.head_config = {"hidden_dims": list(head_hidden), "dropout": head_dropout}
+        self.head_config = {"hidden_dims": list(head_hidden), "dropout": float(head_dropout)}
         network = TaskNetwork(backbone, head, objective, precision)
         if not isinstance(compile, bool):
             raise TypeError(f"compile must be True or False, got {compile!r}")
@@ -242,6 +242,14 @@ class BackboneModel(PretrainedMixin, dc.models.TorchModel):
             getattr(self.model, "module", self.model).load_state_dict(data["model_state_dict"], strict=strict)
         except RuntimeError as err:
             msg = str(err)
+            saved = {k for k in data["model_state_dict"] if k.startswith("head.")}
+            ours = {k for k in getattr(self.model, "module", self.model).state_dict() if k.startswith("head.")}
+            if saved != ours and not any("scaler" in k for k in saved ^ ours):
+                raise SpecMismatchError(
+                    f"the training checkpoint's head has other layers than this model's (head_hidden="
+                    f"{self.head_config['hidden_dims']}): pass the head_hidden it was trained with, e.g. "
+                    f"head_hidden=() for a linear head (models with molecule features default to "
+                    f"{list(FEATURES_HEAD_HIDDEN)} since 2026-12-05):\n{err}") from err
             if "head." in msg and ("scaler" in msg or (self.extra_dim and "size mismatch" in msg)):
                 raise SpecMismatchError(
                     f"the training checkpoint's head does not fit this model: it was trained with other molecule-level "

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from deepchem_finetune.backbones.features import NoGraph
+from deepchem_finetune.heads import FEATURES_HEAD_HIDDEN
 from deepchem_finetune.models.gnn_model import MolGNNModel
 
 
@@ -36,8 +37,8 @@ class FeatureMLPModel(MolGNNModel):
     (4, 1, 2)
     """
 
-    def __init__(self, n_tasks: Optional[int] = None, featurizer=None, head_hidden: Sequence[int] = (300,),
-                 head_dropout: float = 0.2, **kwargs):
+    def __init__(self, n_tasks: Optional[int] = None, featurizer=None,
+                 head_hidden: Sequence[int] = FEATURES_HEAD_HIDDEN, head_dropout: float = 0.2, **kwargs):
         if featurizer is None or not getattr(featurizer, "extra_dim", 0):
             raise ValueError("FeatureMLPModel needs a featurizer with extra_features, e.g. "
                              "MolGraphFeaturizer(extra_features=['ecfp4', 'rdkit2d'])")
