@@ -34,7 +34,8 @@ HEADLINE = [(ZOO, "pretrained GNN (zoo `gin_zinc60k_am_desc`)"), ("scratch:" + Z
             (HU, "Hu et al. GCN (imported)"), ("chemprop", "chemprop v2"), ("rf", "RF (ECFP4)"),
             ("rf_desc", "RF (descriptors)")]
 PEER_NAMES = {"chemprop": "chemprop v2", "rf": "RF (ECFP4)", "rf_desc": "RF (RDKit descriptors)",
-              "chemprop+rdkit2d": "chemprop v2 + RDKit 2D", "mlp+ecfp4+rdkit2d": "MLP on ECFP4 + RDKit 2D"}
+              "chemprop+rdkit2d": "chemprop v2 + RDKit 2D", "mlp+ecfp4+rdkit2d": "MLP on ECFP4 + RDKit 2D",
+              "best_forest": "the better forest of each dataset"}
 
 
 def arm_name(model: str) -> str:
