@@ -45,8 +45,8 @@ class MLPHead(nn.Module):
 
 #: the task head's hidden widths when molecule-level features sit beside the graph embedding (a model's default when its
 #: featurizer has ``extra_features``): a hidden layer lets descriptors and bits interact, as in chemprop's FFN and the
-#: features-only MLP; a linear read-out of ~2,500 inputs fitted on a few thousand molecules did worse (measured in
-#: benchmarks/RESULTS.md, "Molecule features beside the graph")
+#: features-only MLP; against a linear read-out it measured -4.9% RMSE on average (CI spanning 0) and level ROC-AUC
+#: (benchmarks/RESULTS.md, "Molecule features beside the graph")
 FEATURES_HEAD_HIDDEN = (300,)
 
 
