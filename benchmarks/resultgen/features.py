@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
+from deepchem_finetune.benchmark.pairing import LOWER_IS_BETTER, paired_rows
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 
 from resultgen import paired
-from resultgen.common import ResultsError, gain_cell, label, read_csv, source, table
+from resultgen.common import ResultsError, read_csv, source
 
 CSV = "features.csv"
 ZOO = "gin_zinc60k_am_desc"
@@ -32,7 +32,8 @@ BEST_FOREST = "best_forest"
 #: earlier designs of the features arms, each against the grid's rows of the same arms: (csv, what differs, command)
 VARIANTS = [
     ("features_linear_head.csv", "a linear head (fingerprint bits 0/1 as in the grid)",
-     f"`deepchem-finetune benchmark --datasets <each> --models {FEATURES} --no-twins --seeds 0 1 2 --max-epochs 40 "
+     f"`deepchem-finetune benchmark --datasets bbbp bace_classification clintox delaney freesolv lipo tox21 --models "
+     f"{FEATURES} --no-twins --seeds 0 1 2 --max-epochs 40 "
      "--patience 10 --model-option dropout=0.2 --model-option head_hidden= --out benchmarks/out/explore_lin`, then "
      "`cp benchmarks/out/explore_lin/results.csv benchmarks/results/features_linear_head.csv`"),
     ("features_v1_hidden_stdbits.csv", "a hidden head of 300, fingerprint bits divided by their standard deviation "
@@ -59,10 +60,7 @@ def joined(results_dir: Path) -> pd.DataFrame:
     df = pd.concat([feats, grid[grid["model"].isin(names) & ~grid["model"].isin(set(feats["model"]))]],
                    ignore_index=True)
     df = df[df["model"].isin(names)]
-    hashes = df.groupby(["dataset", "split", "seed"])["split_hash"].nunique()
-    if (hashes > 1).any():
-        cells = ", ".join(f"{d} seed {s} ({split} split)" for (d, split, s) in hashes[hashes > 1].index)
-        raise ResultsError(f"rows of {CSV} / {paired.CSV} used different split ids in: {cells}")
+    same_split_ids(df, f"{CSV} / {paired.CSV}")
     problems = check_protocols(df)
     if problems:
         raise ProtocolMismatch(f"{CSV} + {paired.CSV}: refusing to make one table from rows made under different "
@@ -91,9 +89,16 @@ def features(results_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def same_split_ids(df: pd.DataFrame, files: str) -> None:
+    """Refuse rows of ``files`` that used different split ids (or none) in some (dataset, split, seed) cell."""
+    hashes = df.groupby(["dataset", "split", "seed"])["split_hash"].nunique(dropna=False)
+    if (hashes > 1).any():
+        cells = ", ".join(f"{d} seed {s} ({split} split)" for (d, split, s) in hashes[hashes > 1].index)
+        raise ResultsError(f"rows of {files} used different split ids in: {cells}")
+
+
 def with_best_forest(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` plus, per dataset, the rows of the forest with the better mean test score, named :data:`BEST_FOREST`."""
-    from deepchem_finetune.benchmark.pairing import LOWER_IS_BETTER
     best = []
     for dataset, g in df[df["model"].isin(FOREST)].groupby("dataset"):
         means = g.groupby("model")["test"].mean()
@@ -109,25 +114,16 @@ def variant_lines(variant: pd.DataFrame, grid: pd.DataFrame, csv: str, what: str
               if m in set(variant["model"]) and m in set(grid["model"])]
     both = pd.concat([grid[grid["model"].isin(models)],
                       variant[variant["model"].isin(models)].assign(model=lambda d: d["model"] + " [variant]")])
-    hashes = both.groupby(["dataset", "split", "seed"])["split_hash"].nunique(dropna=False)
-    if (hashes > 1).any():
-        raise ResultsError(f"rows of {csv} and {CSV} used different split ids in {list(hashes[hashes > 1].index)}")
+    same_split_ids(both, f"{csv} and {CSV}")
     if "head" not in grid.columns or grid.loc[grid["model"].isin(models), "head"].isna().any():
         raise ResultsError(f"{CSV}: rows of the features arms without a head stamp were made before the current "
                            f"design; rerun them before comparing with {csv}")
-    pairs = [paired_rows(both, m, f"{m} [variant]") for m in models]
-    if all(len(p) and (p["diff"] == 0).all() for p in pairs):
+    pairs = [(m, f"{m} [variant]") for m in models]
+    diffs = [paired_rows(both, *pair)["diff"] for pair in pairs]
+    if all(len(d) and (d == 0).all() for d in diffs):
         raise ResultsError(f"{csv} holds the very scores of {CSV}: the grid was not rerun with the current design")
-    summaries = [paired_summary(p) for p in pairs]
-    keys = paired.datasets(both) + sorted({(r.dataset, r.metric) for s in summaries for r in s.itertuples()
-                                           if r.dataset.startswith("average")})
-    rows = []
-    for dataset, metric in keys:
-        hits = [s[(s["dataset"] == dataset) & (s["metric"] == metric)] if len(s) else s for s in summaries]
-        if any(len(h) for h in hits):
-            rows.append([label(dataset, metric)] + [gain_cell(h.iloc[0]) if len(h) else "—" for h in hits])
     lines = [f"Ablation: the grid's arms against the same arms with {what}; paired on the same split ids: ROC-AUC "
              "difference or RMSE change in %, 95% CI, wins/ties/losses (positive ROC-AUC, negative RMSE: the grid's "
              "design is better).", ""]
-    lines += table(["dataset (metric)"] + [paired.arm_name(m) for m in models], rows)
+    lines += paired.pairs_table(both, pairs, [paired.arm_name(m) for m in models])
     return lines + ["", source([csv], len(variant), command)]

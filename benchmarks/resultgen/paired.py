@@ -182,19 +182,21 @@ def loss_lines(df: pd.DataFrame) -> List[str]:
 
 def gain_table(df: pd.DataFrame, arm: str, refs: List[str]) -> List[str]:
     """Rows = datasets and the averages, columns = references; paired gains of ``arm``."""
-    summaries = {ref: paired_summary(paired_rows(df, arm, ref)) for ref in refs}
+    return pairs_table(df, [(arm, ref) for ref in refs], [f"vs {arm_name(r)}" for r in refs])
+
+
+def pairs_table(df: pd.DataFrame, pairs: List[Tuple[str, str]], headers: List[str]) -> List[str]:
+    """Rows = datasets and the averages over datasets, one column per ``(arm, reference)`` of ``pairs`` (headed by
+    ``headers``): the paired gain of the arm over its reference ("—" where they share no cell)."""
+    summaries = [paired_summary(paired_rows(df, arm, ref)) for arm, ref in pairs]
+    keys = datasets(df) + sorted({(r.dataset, r.metric) for s in summaries for r in s.itertuples()
+                                  if r.dataset.startswith("average")})
     rows = []
-    keys = [(d, m) for d, m in datasets(df)] + sorted({(r.dataset, r.metric) for s in summaries.values()
-                                                        for r in s.itertuples() if r.dataset.startswith("average")})
     for dataset, metric in keys:
-        cells = []
-        for ref in refs:
-            s = summaries[ref]
-            hit = s[(s["dataset"] == dataset) & (s["metric"] == metric)] if len(s) else s
-            cells.append(gain_cell(hit.iloc[0]) if len(hit) else "—")
-        if any(c != "—" for c in cells):
-            rows.append([label(dataset, metric)] + cells)
-    return table(["dataset (metric)"] + [f"vs {arm_name(r)}" for r in refs], rows)
+        hits = [s[(s["dataset"] == dataset) & (s["metric"] == metric)] if len(s) else s for s in summaries]
+        if any(len(h) for h in hits):
+            rows.append([label(dataset, metric)] + [gain_cell(h.iloc[0]) if len(h) else "—" for h in hits])
+    return table(["dataset (metric)"] + headers, rows)
 
 
 def corpus_lines(df: pd.DataFrame) -> List[str]:
