@@ -85,6 +85,15 @@ def _cmd_benchmark(args) -> int:
             options.setdefault(family, {})[sub] = value
         else:
             options[key] = value
+    from deepchem_finetune.benchmark.arms import family
+    from deepchem_finetune.benchmark.runner import head_widths
+    try:  # a bad model name or head fails here in one line, before any cell
+        for model in args.models:
+            family(model)
+        if "head_hidden" in options:
+            head_widths(options["head_hidden"])
+    except ValueError as err:
+        raise SystemExit(f"deepchem-finetune benchmark: {err}") from None
     df = run_benchmark(args.datasets, args.models, args.strategies, args.splits, args.seeds, out_dir=args.out,
                        data_dir=args.data_dir or os.environ.get("DEEPCHEM_DATA_DIR"), protein_dir=args.protein_dir,
                        max_epochs=args.max_epochs,

@@ -261,3 +261,13 @@ def test_quick_benchmark_feature_arms_share_the_split(tmp_path, cache_dir):
     from deepchem_finetune.benchmark.arms import applies
     assert not applies("seqcnn+ecfp4", "flip_gb1:two_vs_rest")  # molecule features: skipped on proteins
     assert applies("seqcnn", "flip_gb1:two_vs_rest")
+
+
+def test_benchmark_command_names_a_bad_model_or_head_before_any_cell(tmp_path):
+    out = str(tmp_path / "b")
+    with pytest.raises(SystemExit, match="head_hidden must be hidden widths.*got 'wide'"):
+        main(["benchmark", "--datasets", "freesolv", "--models", "gnn", "--model-option", "head_hidden=wide",
+              "--out", out])
+    with pytest.raises(SystemExit, match="unknown model 'nope'"):
+        main(["benchmark", "--datasets", "freesolv", "--models", "nope", "--out", out])
+    assert not (tmp_path / "b").exists()
