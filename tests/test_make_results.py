@@ -165,6 +165,31 @@ def test_features_table_refuses_rows_on_other_split_ids(tmp_path):
         generate(root, write=False)
 
 
+def test_features_table_takes_a_datasets_every_arm_from_features_csv_and_states_its_shorter_schedule(tmp_path):
+    """HIV is run on a shorter schedule with every arm (forests and chemprop too) into features.csv: its rows join the
+    table without hiding the paired grid's forests and chemprop on the other datasets, and the schedule is stated."""
+    root = _copy(tmp_path)
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from resultgen import features as block_of_features
+    bbbp = block_of_features.joined(root / "benchmarks" / "results").query("dataset == 'bbbp'")
+    assert set(bbbp["model"]) == {m for m, _ in block_of_features.ARMS}
+    hiv = bbbp.assign(dataset="hiv", split_hash=lambda d: "hiv" + d["seed"].astype(str),
+                      max_epochs=bbbp["max_epochs"].where(bbbp["max_epochs"].isna(), 10),
+                      patience=bbbp["patience"].where(bbbp["patience"].isna(), 3))
+    features = pd.read_csv(root / FEATURES)
+    pd.concat([features, hiv[features.columns]], ignore_index=True).to_csv(root / FEATURES, index=False)
+    generate(root)
+    block = _block(root, "benchmarks/RESULTS.md", "features")
+    rows = {}
+    for line in block.splitlines():  # the first table: every arm per dataset
+        if line.startswith("| "):
+            rows.setdefault(line.split("|")[1].strip(), line)
+    assert rows["HIV (ROC-AUC)"].count("—") == 0 and rows["HIV (ROC-AUC)"].rstrip(" |").endswith("3")
+    assert rows["BBBP (ROC-AUC)"].count("—") == 0  # the grid's forests and chemprop still fill BBBP
+    assert ("; HIV: max 10 epochs, patience 3 for our arms; chemprop 10 epochs." in block
+            and "patience 10 for our arms; chemprop 50 epochs" in block)
+
+
 def test_features_design_ablations_pair_with_the_grid_on_the_same_split_ids(tmp_path):
     root = _copy(tmp_path)
     generate(root)

@@ -10,7 +10,7 @@ from deepchem_finetune.benchmark.pairing import LOWER_IS_BETTER, paired_rows
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 
 from resultgen import paired
-from resultgen.common import ResultsError, read_csv, source
+from resultgen.common import ResultsError, label, read_csv, source
 
 CSV = "features.csv"
 ZOO = "gin_zinc60k_am_desc"
@@ -57,8 +57,9 @@ def joined(results_dir: Path) -> pd.DataFrame:
     feats = read_csv(results_dir, CSV)
     grid = paired.load(results_dir)
     names = [m for m, _ in ARMS]
-    df = pd.concat([feats, grid[grid["model"].isin(names) & ~grid["model"].isin(set(feats["model"]))]],
-                   ignore_index=True)
+    have = pd.MultiIndex.from_frame(feats[["dataset", "model"]])
+    others = grid[grid["model"].isin(names) & ~pd.MultiIndex.from_frame(grid[["dataset", "model"]]).isin(have)]
+    df = pd.concat([feats, others], ignore_index=True)
     df = df[df["model"].isin(names)]
     same_split_ids(df, f"{CSV} / {paired.CSV}")
     problems = check_protocols(df)
@@ -71,7 +72,7 @@ def joined(results_dir: Path) -> pd.DataFrame:
 def features(results_dir: Path) -> str:
     """RESULTS.md: every arm per dataset, then the paired gains of the zoo GNN + features arm."""
     df = joined(results_dir)
-    lines = [paired.protocol_note(df), "",
+    lines = [paired.protocol_note(df)] + schedule_lines(df) + ["",
              "Test score, mean ± std over seeds (n where fewer than 3); best mean of each row among the arms with all "
              "seeds in bold; 'partial': some arm has fewer than 3 seeds there.", ""]
     lines += paired.arm_table(df, [m for m, _ in ARMS], [n for _, n in ARMS], always_n=False)
@@ -87,6 +88,26 @@ def features(results_dir: Path) -> str:
         if (results_dir / csv).exists():
             lines += [""] + variant_lines(read_csv(results_dir, csv), df, csv, what, command)
     return "\n".join(lines) + "\n"
+
+
+def schedule_lines(df: pd.DataFrame) -> list:
+    """Where the datasets were trained on different schedules (HIV on a shorter one), one line per schedule, read from
+    the stamps of every trained arm (ours and chemprop) of each dataset; nothing where there is one schedule."""
+    trained = df[df["max_epochs"].notna()]
+    per_dataset = {}
+    for dataset, g in trained.groupby("dataset", sort=False):
+        ours = g[~g["model"].str.startswith("chemprop")]
+        per_dataset[dataset] = (f"max {paired.stamped(ours, 'max_epochs', ours_only=False)} epochs, patience "
+                                f"{paired.stamped(ours, 'patience', ours_only=False)} for our arms; chemprop "
+                                f"{paired.stamped(g[g['model'].str.startswith('chemprop')], 'max_epochs', False)} "
+                                "epochs")
+    schedules = {}
+    for dataset, metric in paired.datasets(trained):
+        schedules.setdefault(per_dataset[dataset], []).append(label(dataset, metric).split(" (")[0])
+    if len(schedules) < 2:
+        return []
+    return ["", "The schedule differs between datasets (the same for every arm within one): " + "; ".join(
+        f"{', '.join(names)}: {text}" for text, names in schedules.items()) + "."]
 
 
 def same_split_ids(df: pd.DataFrame, files: str) -> None:

@@ -103,7 +103,7 @@ def protocol_note(df: pd.DataFrame) -> str:
 
     def every(col):
         return stamped(df, col, ours_only=False)
-    pretrained = df[df["model"].map(trained) & ~df["model"].str.startswith("scratch:")]
+    pretrained = df[df["model"].map(trained) & ~df["model"].str.startswith("scratch:") & df["model"].str.contains(":")]
     strategy = ", ".join(f"`{s}`" for s in sorted(pretrained["strategy"].astype(str).unique())) or "?"
     return (f"Protocol, read from the stamps of the rows: split `{every('split')}`, seeds {every('seed')}; our "
             f"pretrained GNNs fine-tuned with strategy {strategy}, their twins the same from random weights; max "
