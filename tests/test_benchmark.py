@@ -40,6 +40,22 @@ def test_quick_benchmark_outputs_and_resume(tmp_path, cache_dir, capsys):
     pd.testing.assert_frame_equal(df2, df)
 
 
+def test_a_resumed_cell_counts_the_training_seconds_of_the_runs_before_it(tmp_path, cache_dir, monkeypatch):
+    """A cell resumed from its per-epoch state (after a kill) stamps the seconds of every run that trained it."""
+    require_shared(MOLECULENET_DIR / "BBBP.csv")
+    from deepchem_finetune.benchmark import arms
+    real = arms.fit_with_early_stopping
+
+    def resumed(*args, **kwargs):  # as if earlier processes had trained this cell for 500 s before a kill
+        out = real(*args, **kwargs)
+        return {**out, "seconds": out["seconds"] + 500.0}
+    monkeypatch.setattr(arms, "fit_with_early_stopping", resumed)
+    df = run_benchmark(["bbbp"], ["gnn"], seeds=[0], quick=True, out_dir=str(tmp_path / "b"),
+                       data_dir=str(MOLECULENET_DIR), progress=False)
+    assert len(df) == 1 and 500 < df["seconds"].iloc[0] < 500 + 600
+    assert "earlier_seconds" not in df.columns
+
+
 def test_multitask_random_forest_cell(tmp_path):
     """ClinTox has two tasks: the rf baseline fits one forest per task and scores the mean ROC-AUC."""
     require_shared(MOLECULENET_DIR / "clintox.csv.gz")

@@ -220,13 +220,15 @@ def run_benchmark(datasets: Iterable[str], models: Iterable[str] = ("gnn", "rf")
 
 
 def _run_cell(cell, csv, out_dir, state_dir, **options) -> None:
-    """Train one cell (resuming its state), save its split and add its row; then remove its state."""
+    """Train one cell (resuming its state), save its split and add its row; then remove its state. The row's
+    ``seconds``: this process's wall time plus the training seconds of earlier processes it resumed."""
     t = time.time()
     runner = RUNNERS[family(cell["model"])]
     res, parts = runner(cell, state_dir=state_dir, **options)
+    earlier = res.pop("earlier_seconds", 0.0)
     _save_split(out_dir, cell, parts)
     _append_row(csv, {**cell, "metric": cell_mode_and_metric(cell["dataset"])[1], **res, **run_fields(parts),
-                      "seconds": round(time.time() - t, 1)})
+                      "seconds": round(time.time() - t + earlier, 1)})
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
