@@ -21,7 +21,11 @@ COMMAND = (f"`deepchem-finetune benchmark --datasets bbbp bace_classification cl
            "benchmarks/results/features.csv` (run here as two out folders: the GNN and MLP arms into "
            "`benchmarks/out/features2` after commit 3e475d1 changed the feature scaling and d652969 the default head, "
            "the chemprop + RDKit 2D arm, which uses neither, into `benchmarks/out/features` before; their rows "
-           "concatenated); the other arms are the paired grid's rows")
+           "concatenated); the other arms are the paired grid's rows; HIV, on a shorter schedule for every arm, by "
+           "`deepchem-finetune benchmark --datasets hiv --models gnn:gin_zinc60k_am_desc "
+           f"{FEATURES} mlp+ecfp4+rdkit2d rf rf_desc chemprop chemprop+rdkit2d --seeds 0 1 2 --max-epochs 10 "
+           "--patience 3 --model-option dropout=0.2 --model-option chemprop.epochs=10 --out benchmarks/out/features_hiv`"
+           ", its rows appended to `benchmarks/results/features.csv`")
 #: columns of the table: (benchmark model name, header)
 ARMS = [(f"scratch:gnn:{ZOO}", "GNN, scratch"), (f"gnn:{ZOO}", f"zoo GNN (`{ZOO}`)"),
         (f"scratch:{FEATURES}", "GNN + features, scratch"), (FEATURES, f"zoo GNN + features (`{ZOO}`)"),
