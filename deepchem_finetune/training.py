@@ -91,8 +91,9 @@ def fit_with_early_stopping(model, train, valid, test=None, transformers: Sequen
         ``history`` (validation score per epoch, NaN where there was none), ``epochs_without_score`` (1-based
         epochs whose validation score was NaN: not selectable), ``monitored`` (name -> score per epoch),
         ``epoch_seconds`` (wall time per epoch, training and scoring; NaN for epochs restored from a state written
-        before this key existed), ``seconds``, ``completed`` (False when ``time_limit`` or ``epoch_limit``
-        stopped the run before patience or ``max_epochs`` did), ``stopped_by`` (``"time_limit"``, ``"epoch_limit"``
+        before this key existed), ``seconds`` (of every run of this ``state_dir``), ``earlier_seconds`` (those of
+        the runs before this one, which it resumed; 0 for a fresh run), ``completed`` (False when ``time_limit`` or
+        ``epoch_limit`` stopped the run before patience or ``max_epochs`` did), ``stopped_by`` (``"time_limit"``, ``"epoch_limit"``
         or None). When stopped before any epoch, ``best_epoch`` is 0, ``valid_score`` and
         ``test_score`` are None and the model's weights are left as they were; when no epoch had a validation
         score, ``best_epoch`` is 0, ``valid_score`` and ``test_score`` are None (nothing to select by, logged as a
@@ -181,7 +182,7 @@ def _fit(model, train, valid, test, transformers, max_epochs, patience, progress
     return {"best_epoch": best_epoch, "valid_score": best, "test_score": test_score, "epochs_run": len(history),
             "history": history, "epochs_without_score": unscored, "monitored": monitored,
             "epoch_seconds": epoch_seconds, "seconds": earlier_seconds + time.time() - start,
-            "completed": completed, "stopped_by": stopped_by}
+            "earlier_seconds": earlier_seconds, "completed": completed, "stopped_by": stopped_by}
 
 
 def _has_score(s) -> bool:

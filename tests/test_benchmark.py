@@ -48,7 +48,7 @@ def test_a_resumed_cell_counts_the_training_seconds_of_the_runs_before_it(tmp_pa
 
     def resumed(*args, **kwargs):  # as if earlier processes had trained this cell for 500 s before a kill
         out = real(*args, **kwargs)
-        return {**out, "seconds": out["seconds"] + 500.0}
+        return {**out, "seconds": out["seconds"] + 500.0, "earlier_seconds": out["earlier_seconds"] + 500.0}
     monkeypatch.setattr(arms, "fit_with_early_stopping", resumed)
     df = run_benchmark(["bbbp"], ["gnn"], seeds=[0], quick=True, out_dir=str(tmp_path / "b"),
                        data_dir=str(MOLECULENET_DIR), progress=False)

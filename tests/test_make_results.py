@@ -169,7 +169,6 @@ def test_features_table_takes_a_datasets_every_arm_from_features_csv_and_states_
     """HIV is run on a shorter schedule with every arm (forests and chemprop too) into features.csv: its rows join the
     table without hiding the paired grid's forests and chemprop on the other datasets, and the schedule is stated."""
     root = _copy(tmp_path)
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from resultgen import features as block_of_features
     bbbp = block_of_features.joined(root / "benchmarks" / "results").query("dataset == 'bbbp'")
     assert set(bbbp["model"]) == {m for m, _ in block_of_features.ARMS}

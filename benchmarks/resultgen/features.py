@@ -100,10 +100,11 @@ def schedule_lines(df: pd.DataFrame) -> list:
     trained = df[df["max_epochs"].notna()]
     per_dataset = {}
     for dataset, g in trained.groupby("dataset", sort=False):
-        ours = g[~g["model"].str.startswith("chemprop")]
+        peers = g[g["model"].str.startswith("chemprop")]
+        ours = g[~g.index.isin(peers.index)]
         per_dataset[dataset] = (f"max {paired.stamped(ours, 'max_epochs', ours_only=False)} epochs, patience "
                                 f"{paired.stamped(ours, 'patience', ours_only=False)} for our arms; chemprop "
-                                f"{paired.stamped(g[g['model'].str.startswith('chemprop')], 'max_epochs', False)} "
+                                f"{paired.stamped(peers, 'max_epochs', ours_only=False)} "
                                 "epochs")
     schedules = {}
     for dataset, metric in paired.datasets(trained):

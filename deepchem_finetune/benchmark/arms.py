@@ -24,7 +24,6 @@ ids and stamps their hash) and, for the arms we train, the protocol fields of it
 """
 from __future__ import annotations
 
-import time
 from typing import Dict, Optional, Tuple
 
 import pandas as pd
@@ -175,14 +174,13 @@ def _pretrained(cell: Dict, allow_leakage: bool):
 
 def _fit(model, parts, transformers, metric, max_epochs, patience, state_dir=None) -> Dict:
     train, valid, test = parts
-    start = time.time()
     out = fit_with_early_stopping(model, train, valid, test, transformers, max_epochs=max_epochs, patience=patience,
                                   progress=False, metric=metric, state_dir=state_dir)
-    # training seconds of earlier processes whose per-epoch state this run resumed (the runner adds them to the
+    # earlier_seconds: training of the processes whose per-epoch state this one resumed (the runner adds them to the
     # cell's seconds, which would otherwise count this process alone)
-    earlier = max(0.0, float(out["seconds"]) - (time.time() - start))
     return {"test": out["test_score"], "valid": out["valid_score"], "best_epoch": out["best_epoch"],
-            "epochs": out["epochs_run"], "earlier_seconds": earlier, **model_fields(model, max_epochs, patience)}
+            "epochs": out["epochs_run"], "earlier_seconds": out["earlier_seconds"],
+            **model_fields(model, max_epochs, patience)}
 
 
 def _corpus_check(cell: Dict, artifact, parts, data_dir) -> Dict:
