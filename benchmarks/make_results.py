@@ -1,5 +1,5 @@
 """Regenerate every results table of README.md and benchmarks/RESULTS.md from the per-seed CSVs committed under
-benchmarks/results/ (never from the ignored benchmarks/out/).
+benchmarks/results/ (never from the ignored benchmarks/out/), and the figures of :data:`FIGURES` beside them.
 
 Usage (from anywhere; `make results` runs it with the venv's python):
     python benchmarks/make_results.py           # rewrite the generated blocks
@@ -51,6 +51,12 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
         "features": features.features,
         "dna": dna.dna,
     },
+}
+
+#: figure (a path under the repository root) -> plotter(results_dir, path) -> whether it wrote one; made by a
+#: writing run only (``--check`` compares text, not pixels)
+FIGURES: Dict[str, Callable[[Path, Path], bool]] = {
+    f"{RESULTS_DIR}/{flagship.FIGURE}": flagship.plot_gain_vs_budget,
 }
 
 MARKER = re.compile(r"^<!-- (/?)results:([\w-]+) -->[ \t]*$", re.MULTILINE)
@@ -111,6 +117,9 @@ def generate(root: Path = REPO, write: bool = True) -> List[str]:
             changed.append(doc)
             if write:
                 path.write_text(new)
+    if write:
+        for figure, plot in FIGURES.items():
+            plot(results_dir, Path(root) / figure)
     return changed
 
 

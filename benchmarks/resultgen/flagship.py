@@ -20,9 +20,10 @@ from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protoco
 from deepchem_finetune.benchmark.report import reference_arm
 
 from resultgen import paired
-from resultgen.common import RESULTS_DIR, ResultsError, gain_cell, source, table
+from resultgen.common import RESULTS_DIR, ResultsError, gain_cell, label, source, table
 
 CSV = "flagship_legs.csv"
+FIGURE = "flagship_gain_vs_budget.png"
 LEGS_DIR = "checkpoints/flagship_legs"  # beside results/, under benchmarks/
 COMMAND = ("`deepchem-finetune benchmark --datasets bbbp bace_classification clintox delaney freesolv lipo tox21 "
            f"--models gnn:benchmarks/{LEGS_DIR}/<run>/<N>min ... --no-twins --seeds 0 1 2 --max-epochs 40 "
@@ -57,32 +58,136 @@ def cost_lines(budgets: pd.DataFrame) -> List[str]:
     return table(header, body)
 
 
-def gain_lines(df: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
-    """Per leg: paired averages vs its twin and vs chemprop, over the datasets every leg with rows was run on (so the
-    legs are compared on the same datasets); the count of those datasets is the last column."""
+VERSUS = ("twin", "chemprop")
+
+
+def leg_gains(df: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
+    """Per leg with rows, versus its twin and versus chemprop, per metric: the paired average over the datasets every
+    leg with rows was run on (so the legs are compared on the same datasets): one row of
+    :func:`~deepchem_finetune.benchmark.pairing.paired_summary` (the average row, or the single dataset's) with the
+    leg's budget columns, ``versus`` and ``datasets`` (the count of common datasets)."""
     models = set(df["model"])
     done = budgets[budgets["model"].isin(models)]
     sets = [set(df.loc[df["model"] == m, "dataset"]) for m in done["model"]]
     common = set.intersection(*sets) if sets else set()
     df = df[df["dataset"].isin(common)]
-    header = ["run", "leg", "molecules seen", "vs twin, ROC-AUC", "vs twin, RMSE", "vs chemprop, ROC-AUC",
-              "vs chemprop, RMSE", "datasets"]
-    body = []
-    for r in done.itertuples():
-        cells = []
-        for ref in (reference_arm(r.model, models, df), "chemprop"):
+    out = []
+    for r in done.itertuples(index=False):
+        for versus, ref in zip(VERSUS, (reference_arm(r.model, models, df), "chemprop")):
             summary = paired_summary(paired_rows(df, r.model, ref)) if ref in models else pd.DataFrame()
             for metric in ("roc_auc", "rmse"):
                 rows = summary[summary["metric"] == metric] if len(summary) else summary
                 avg = rows[rows["dataset"].str.startswith("average")] if len(rows) else rows
                 pick = avg if len(avg) else rows
-                cells.append(gain_cell(pick.iloc[0]) if len(pick) == 1 and pick.iloc[0]["n"] > 0 else "—")
-        body.append([r.run, str(r.leg), _count(r.molecules_seen), *cells, str(len(common))])
+                if len(pick) == 1 and pick.iloc[0]["n"] > 0:
+                    out.append({**r._asdict(), "versus": versus, "datasets": len(common), **pick.iloc[0].to_dict()})
+    return pd.DataFrame(out)
+
+
+def gain_lines(df: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
+    """The table of :func:`leg_gains`: one line per leg with rows; the count of common datasets is the last column."""
+    gains = leg_gains(df, budgets)
+    header = ["run", "leg", "molecules seen", "vs twin, ROC-AUC", "vs twin, RMSE", "vs chemprop, ROC-AUC",
+              "vs chemprop, RMSE", "datasets"]
+    body = []
+    for r in budgets[budgets["model"].isin(set(df["model"]))].itertuples():
+        mine = gains[gains["model"] == r.model] if len(gains) else gains
+        cells = []
+        for versus in VERSUS:
+            for metric in ("roc_auc", "rmse"):
+                pick = mine[(mine["versus"] == versus) & (mine["metric"] == metric)] if len(mine) else mine
+                cells.append(gain_cell(pick.iloc[0]) if len(pick) else "—")
+        datasets = str(int(mine["datasets"].iloc[0])) if len(mine) else "0"
+        body.append([r.run, str(r.leg), _count(r.molecules_seen), *cells, datasets])
     return table(header, body)
 
 
+def parent_lines(df: pd.DataFrame, budgets: pd.DataFrame, results_dir: Path) -> List[str]:
+    """Runs started from imported weights (``pretrain --init``, e.g. the Hu et al. GCN): each leg paired with that
+    parent's own arm in the rows (found by the parent's source sha256 stamped as ``pretrained_sha256``) and with the
+    leg of the same nominal minutes of every other run, per dataset and on average. Empty when no such run has rows."""
+    lines = []
+    for r in budgets[budgets["model"].isin(set(df["model"]))].itertuples():
+        config = json.loads((results_dir.parent / r.model.split(":", 1)[1].removeprefix("benchmarks/")
+                             / "config.json").read_text())
+        parent = config["provenance"].get("parent") or {}
+        if not parent.get("imported"):
+            continue
+        sha = parent.get("source_sha256")
+        arms = sorted(set(df.loc[df["pretrained_sha256"].astype(str) == str(sha), "model"]))
+        others = budgets[(budgets["run"] != r.run) & (budgets["leg"] == r.leg)]["model"]
+        for ref in arms + [m for m in others if m in set(df["model"])]:
+            summary = paired_summary(paired_rows(df, r.model, ref))
+            for s in summary.itertuples(index=False):
+                lines.append([f"{r.run} {r.leg} min", _short(ref), s.dataset if s.dataset.startswith("average")
+                              else label(s.dataset, s.metric), gain_cell(s._asdict())])
+    if not lines:
+        return []
+    return table(["leg", "versus (paired: same split ids and seeds)", "dataset", "difference [95% CI] (W/T/L)"],
+                 lines)
+
+
+def _short(model: str) -> str:
+    """A readable arm name: the file or folder of a path, the leg of a flagship run."""
+    source = model.split(":", 1)[1] if ":" in model else model
+    if f"{LEGS_DIR}/" in source:
+        return source.split(f"{LEGS_DIR}/", 1)[1]
+    return Path(source).name
+
+
+def plot_gain_vs_budget(results_dir: Path, path: Path) -> bool:
+    """``path``: the paired gain of each leg vs its training core-hours (its provenance's training time), one line per
+    run, versus the twin (solid, filled) and chemprop (dashed, open), 95% CI bars; ROC-AUC difference and RMSE change (%). False
+    (nothing written) while the legs have no fine-tuning rows."""
+    if not (results_dir / CSV).is_file():
+        return False
+    budgets = legs(results_dir)
+    gains = leg_gains(_rows(results_dir), budgets)
+    if gains.empty:
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    colors = dict(zip(sorted(gains["run"].unique()), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for ax, metric, value, low, high, ylabel in (
+            (axes[0], "roc_auc", "diff", "ci_low", "ci_high", "mean ROC-AUC difference"),
+            (axes[1], "rmse", "rel_pct", "rel_ci_low", "rel_ci_high", "mean RMSE change (%)")):
+        for (run, versus), g in gains[gains["metric"] == metric].groupby(["run", "versus"]):
+            g = g.sort_values("minutes")
+            x = g["minutes"] / 60
+            err = [(g[value] - g[low]).fillna(0), (g[high] - g[value]).fillna(0)]
+            twin = versus == "twin"
+            ax.errorbar(x, g[value], yerr=err, color=colors[run], ls="-" if twin else "--", marker="o" if twin else "s",
+                        mfc=None if twin else "white", capsize=3, label=f"{run} vs {versus}")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xscale("log", base=2)  # the legs double
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel("pretraining, training core-hours (log scale)")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize=6)
+    fig.suptitle("Flagship legs: paired gain vs pretraining budget (3 seeds, DeepChem scaffold split)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return True
+
+
+def _rows(results_dir: Path) -> pd.DataFrame:
+    """The legs' rows with the paired grid's (twins, chemprop, the imported parents): an error when their protocols
+    differ."""
+    df = pd.concat([pd.read_csv(results_dir / CSV), paired.load(results_dir)], ignore_index=True)
+    problems = check_protocols(df)
+    if problems:
+        raise ProtocolMismatch(f"{CSV} + {paired.CSV}: rows made under different protocols:\n  "
+                               + "\n  ".join(problems))
+    return df
+
+
 def flagship_legs(results_dir: Path) -> str:
-    """RESULTS.md: leg costs, then (with fine-tuning rows) the gain of each leg over its twin and over chemprop."""
+    """RESULTS.md: leg costs, then (with fine-tuning rows) the gain of each leg over its twin and over chemprop, the
+    gain-vs-budget plot, and the runs continued from imported weights against their parents."""
     budgets = legs(results_dir)
     if budgets.empty:
         raise ResultsError(f"no committed flagship legs under benchmarks/{LEGS_DIR}")
@@ -96,14 +201,14 @@ def flagship_legs(results_dir: Path) -> str:
                                   f"gain-vs-budget table appears here once they are. They are made by: {COMMAND}.",
                                   "", made])
     legs_rows = pd.read_csv(results_dir / CSV)
-    grid = paired.load(results_dir)
-    df = pd.concat([legs_rows, grid[grid["model"].str.startswith("scratch:") | (grid["model"] == "chemprop")]],
-                   ignore_index=True)
-    problems = check_protocols(df)
-    if problems:
-        raise ProtocolMismatch(f"{CSV} + {paired.CSV}: rows made under different protocols:\n  "
-                               + "\n  ".join(problems))
+    df = _rows(results_dir)
     lines += ["", "Paired gain of each leg (same split ids and seeds; ROC-AUC difference, or RMSE change in %, "
               "averaged over the datasets with rows, 95% CI over seeds, wins/ties/losses):", ""]
     lines += gain_lines(df, budgets)
+    lines += ["", f"Plot (written by `make results`): `{RESULTS_DIR}/{FIGURE}`."]
+    parents = parent_lines(df, budgets, results_dir)
+    if parents:
+        lines += ["", "Runs continued from imported weights against their parent (the imported arm of the paired grid) "
+                  "and against the other run's leg of the same nominal minutes (ROC-AUC difference or RMSE change, "
+                  "positive ROC-AUC / negative RMSE: the leg is better):", ""] + parents
     return "\n".join(lines + ["", source([CSV, paired.CSV], len(legs_rows), COMMAND), "", made])
