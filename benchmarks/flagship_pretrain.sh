@@ -19,8 +19,8 @@
 #   LEGS="30 60" bash benchmarks/flagship_pretrain.sh    # only the first two
 #
 # Environment: PYTHON (default .venv/bin/python), OUT (default benchmarks/out/flagship), CORPUS, WORKERS
-# (featurization processes of the first leg, default 2), LEGS, STEPS_PER_MIN, INIT and DONE_MIN (continue from a
-# committed leg, e.g. INIT=benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/60min DONE_MIN=60, when $OUT was
+# (featurization processes of the first leg, default 2), LEGS, STEPS_PER_MIN, BATCH_SIZE (default 128), INIT and
+# DONE_MIN (continue from a committed leg, e.g. INIT=benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/60min DONE_MIN=60, when $OUT was
 # lost: its weights start the next leg, with fresh optimizer state), NAME, OBJECTIVE (default
 # attr_masking+descriptors) and MODEL_ARGS (default the 5 x 300 GIN on the rich featurizer; with an INIT none, its
 # architecture and featurizer are kept). Other runs of the same script:
@@ -28,11 +28,12 @@
 #   # the Hu et al. GCN continued with descriptor prediction
 #   NAME=gcn_hu_supcp_desc OBJECTIVE=descriptors MODEL_ARGS= INIT=hu2020_gcn_supervised_contextpred DONE_MIN=0 \
 #   LEGS="30 60" bash benchmarks/flagship_pretrain.sh
-#   # the protein flagship: a wider, deeper SeqCNN with masked tokens on the UniProt corpus (a step is a batch of 128
-#   # sequences: set STEPS_PER_MIN to its own rate, measured with a few minutes of `pretrain ... --time-budget 5`)
+#   # the protein flagship: a wider, deeper SeqCNN (CARP-style: 16 dilated ByteNet blocks of width 128) with masked tokens
+#   # on the UniProt corpus (a step is a batch of BATCH_SIZE sequences: set STEPS_PER_MIN to its own rate, measured
+#   # with a few minutes of `pretrain ... --time-budget 5` on an idle core)
 #   NAME=seqcnn_uniprot_wide OBJECTIVE=masked_tokens CORPUS=../shared/data/protein/corpus/uniprot_proteomes_15sp.fasta.gz \
-#   MODEL_ARGS="--backbone seq_cnn --tokenizer protein --max-length 400 --truncate --width 256 --depth 12 --lr 2e-3" \
-#   STEPS_PER_MIN=<its measured rate> bash benchmarks/flagship_pretrain.sh
+#   MODEL_ARGS="--backbone seq_cnn --tokenizer protein --max-length 400 --truncate --width 128 --depth 16 --lr 2e-3" \
+#   BATCH_SIZE=32 STEPS_PER_MIN=<its measured rate> LEGS="60 120 180" bash benchmarks/flagship_pretrain.sh
 # (only GNN legs pair with the MoleculeNet grid's twins and chemprop in RESULTS.md; protein legs are scored on FLIP)
 #
 # The package is imported from the folder the script lies in (`python -m` puts the working directory first on
@@ -52,6 +53,10 @@ if [ -n "${INIT:-}" ]; then default_args=""; else default_args="--featurizer ric
 MODEL_ARGS="${MODEL_ARGS-$default_args}"
 read -ra model_args <<< "$MODEL_ARGS"  # words, no globbing
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+BATCH_SIZE="${BATCH_SIZE:-128}"
+if [ "$BATCH_SIZE" != 128 ] && [ -z "${STEPS_PER_MIN:-}" ]; then
+  echo "BATCH_SIZE=$BATCH_SIZE needs its own STEPS_PER_MIN (the default 155 is the GIN's rate at batch 128)" >&2; exit 2
+fi
 STEPS_PER_MIN="${STEPS_PER_MIN:-155}"
 mkdir -p "$OUT/legs"
 done_min="${DONE_MIN:-0}"
@@ -80,7 +85,7 @@ for leg in $LEGS; do
   fi
   echo "== leg to ${leg} nominal min of training: global step ${steps} (+${offset} from --init) $(date -u +%FT%TZ)"
   "$PYTHON" -m deepchem_finetune.cli pretrain --objective "$OBJECTIVE" "${model_args[@]}" \
-    --corpus "$CORPUS" --workers "$WORKERS" --batch-size 128 --epochs 1000 \
+    --corpus "$CORPUS" --workers "$WORKERS" --batch-size "$BATCH_SIZE" --epochs 1000 \
     --max-steps "$steps" --checkpoint-every 500 --no-progress --out "$OUT/$NAME" --resume "${init[@]}"
   rm -rf "$OUT/legs/${leg}min.tmp"
   cp -r "$OUT/$NAME" "$OUT/legs/${leg}min.tmp"

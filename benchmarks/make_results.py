@@ -4,6 +4,7 @@ benchmarks/results/ (never from the ignored benchmarks/out/), and the figures of
 Usage (from anywhere; `make results` runs it with the venv's python):
     python benchmarks/make_results.py           # rewrite the generated blocks
     python benchmarks/make_results.py --check   # exit 1 (and name the blocks) when a doc differs from its CSVs
+                                                # (figures are not compared)
 
 A generated block sits between two marker lines, ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->``; what is
 between them is replaced, the prose around them is kept. :data:`BLOCKS` says which generator (one per table, in
@@ -53,8 +54,8 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
     },
 }
 
-#: figure (a path under the repository root) -> plotter(results_dir, path) -> whether it wrote one; made by a
-#: writing run only (``--check`` compares text, not pixels)
+#: figure (a path under the repository root) -> plotter(results_dir, path) -> whether it wrote one; drawn by a
+#: writing run only (``--check`` compares the documents' text, not the figures)
 FIGURES: Dict[str, Callable[[Path, Path], bool]] = {
     f"{RESULTS_DIR}/{flagship.FIGURE}": flagship.plot_gain_vs_budget,
 }
@@ -117,10 +118,14 @@ def generate(root: Path = REPO, write: bool = True) -> List[str]:
             changed.append(doc)
             if write:
                 path.write_text(new)
-    if write:
-        for figure, plot in FIGURES.items():
-            plot(results_dir, Path(root) / figure)
     return changed
+
+
+def draw(root: Path = REPO) -> List[str]:
+    """Write the figures of :data:`FIGURES` under ``root`` from ``root/benchmarks/results``; returns those written (a
+    plotter with nothing to draw writes nothing)."""
+    results_dir = Path(root) / RESULTS_DIR
+    return [figure for figure, plot in FIGURES.items() if plot(results_dir, Path(root) / figure)]
 
 
 def main(argv=None) -> int:
@@ -130,6 +135,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         changed = generate(args.root, write=not args.check)
+        figures = [] if args.check else draw(args.root)
+    except ImportError as e:
+        print(f"make_results: {e}; the figures need the dev extra (pip install -e '.[dev]')", file=sys.stderr)
+        return 2
     except (ResultsError, MarkerError, ValueError) as e:
         print(f"make_results: {e}", file=sys.stderr)
         return 2
@@ -138,6 +147,8 @@ def main(argv=None) -> int:
             print(f"{doc} differs from what its committed CSVs generate; run `make results`")
         return 1 if changed else 0
     print("rewrote " + ", ".join(changed) if changed else "nothing to change: the documents match their CSVs")
+    if figures:
+        print("drew " + ", ".join(figures))
     return 0
 
 

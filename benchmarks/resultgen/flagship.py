@@ -1,5 +1,6 @@
 """Flagship pretraining (#25): the cost of each committed leg, read from its provenance, and, once fine-tuned, its
-paired gain over the scratch twin of its architecture (the paired grid's) and over chemprop: the gain-vs-budget table.
+paired gain over the scratch twin of its architecture (the paired grid's) and over chemprop: the gain-vs-budget table
+and plot; a run continued from imported weights is also paired with that parent's arm and the other runs' legs.
 
 Legs are committed under ``benchmarks/checkpoints/flagship_legs/<run>/<N>min/`` (pretrained folders written by
 ``benchmarks/flagship_pretrain.sh``); their fine-tuning rows in ``flagship_legs.csv`` (``deepchem-finetune
@@ -20,7 +21,7 @@ from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protoco
 from deepchem_finetune.benchmark.report import reference_arm
 
 from resultgen import paired
-from resultgen.common import RESULTS_DIR, ResultsError, gain_cell, label, source, table
+from resultgen.common import METRICS, RESULTS_DIR, ResultsError, gain_cell, label, source, table
 
 CSV = "flagship_legs.csv"
 FIGURE = "flagship_gain_vs_budget.png"
@@ -33,7 +34,8 @@ COMMAND = ("`deepchem-finetune benchmark --datasets bbbp bace_classification cli
 
 def legs(results_dir: Path) -> pd.DataFrame:
     """One row per committed leg (a ``<N>min`` folder of a run): ``model`` (its benchmark name, ``gnn:`` or ``seqcnn:``
-    by its backbone), run, minutes (nominal), objective and budget."""
+    by its backbone), run, leg (nominal minutes), objective, ``imported_parent`` (see :func:`_imported_ancestor`) and
+    budget (:func:`~deepchem_finetune.benchmark.budget.pretraining_budget`)."""
     root = results_dir.parent / LEGS_DIR
     rows = []
     for run in sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
@@ -41,8 +43,21 @@ def legs(results_dir: Path) -> pd.DataFrame:
             config = json.loads((root / run / leg / "config.json").read_text())
             family = "gnn" if config["backbone"]["name"] == "MolGNN" else "seqcnn"
             rows.append({"model": f"{family}:benchmarks/{LEGS_DIR}/{run}/{leg}", "run": run, "leg": int(leg[:-3]),
-                         "objective": objective_label(config["objective"]), **pretraining_budget(config["provenance"])})
+                         "objective": objective_label(config["objective"]),
+                         "imported_parent": _imported_ancestor(config["provenance"]),
+                         **pretraining_budget(config["provenance"])})
     return pd.DataFrame(rows).sort_values(["run", "leg"]).reset_index(drop=True) if rows else pd.DataFrame()
+
+
+def _imported_ancestor(provenance: dict):
+    """The source sha256 of the first imported stage up the ``parent`` chain (``pretrain --init`` of foreign weights,
+    possibly through committed legs); None for a run pretrained from scratch here."""
+    parent = provenance.get("parent")
+    while isinstance(parent, dict):
+        if parent.get("imported"):
+            return parent.get("source_sha256")
+        parent = parent.get("parent")
+    return None
 
 
 def _count(value) -> str:
@@ -62,10 +77,12 @@ VERSUS = ("twin", "chemprop")
 
 
 def leg_gains(df: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
-    """Per leg with rows, versus its twin and versus chemprop, per metric: the paired average over the datasets every
-    leg with rows was run on (so the legs are compared on the same datasets): one row of
-    :func:`~deepchem_finetune.benchmark.pairing.paired_summary` (the average row, or the single dataset's) with the
-    leg's budget columns, ``versus`` and ``datasets`` (the count of common datasets)."""
+    """The paired gain of each leg with rows, versus its twin and versus chemprop, per metric.
+
+    Only the datasets that every leg with rows was run on count, so the legs are compared on the same datasets. Each
+    output row is the average row of :func:`~deepchem_finetune.benchmark.pairing.paired_summary` (or its single
+    dataset's row) with the leg's :func:`legs` columns, ``versus`` (``twin`` or ``chemprop``) and ``datasets`` (how
+    many datasets are common)."""
     models = set(df["model"])
     done = budgets[budgets["model"].isin(models)]
     sets = [set(df.loc[df["model"] == m, "dataset"]) for m in done["model"]]
@@ -102,25 +119,20 @@ def gain_lines(df: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
     return table(header, body)
 
 
-def parent_lines(df: pd.DataFrame, budgets: pd.DataFrame, results_dir: Path) -> List[str]:
+def parent_lines(df: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
     """Runs started from imported weights (``pretrain --init``, e.g. the Hu et al. GCN): each leg paired with that
     parent's own arm in the rows (found by the parent's source sha256 stamped as ``pretrained_sha256``) and with the
     leg of the same nominal minutes of every other run, per dataset and on average. Empty when no such run has rows."""
     lines = []
-    for r in budgets[budgets["model"].isin(set(df["model"]))].itertuples():
-        config = json.loads((results_dir.parent / r.model.split(":", 1)[1].removeprefix("benchmarks/")
-                             / "config.json").read_text())
-        parent = config["provenance"].get("parent") or {}
-        if not parent.get("imported"):
-            continue
-        sha = parent.get("source_sha256")
-        arms = sorted(set(df.loc[df["pretrained_sha256"].astype(str) == str(sha), "model"]))
+    for r in budgets[budgets["model"].isin(set(df["model"])) & budgets["imported_parent"].notna()].itertuples():
+        arms = sorted(set(df.loc[df["pretrained_sha256"].astype(str) == str(r.imported_parent), "model"]) - {r.model})
         others = budgets[(budgets["run"] != r.run) & (budgets["leg"] == r.leg)]["model"]
         for ref in arms + [m for m in others if m in set(df["model"])]:
             summary = paired_summary(paired_rows(df, r.model, ref))
-            for s in summary.itertuples(index=False):
-                lines.append([f"{r.run} {r.leg} min", _short(ref), s.dataset if s.dataset.startswith("average")
-                              else label(s.dataset, s.metric), gain_cell(s._asdict())])
+            for s in summary[summary["n"] > 0].itertuples(index=False):
+                where = (f"{s.dataset}, {METRICS.get(s.metric, s.metric)}" if s.dataset.startswith("average")
+                         else label(s.dataset, s.metric))
+                lines.append([f"{r.run} {r.leg} min", _short(ref), where, gain_cell(s._asdict())])
     if not lines:
         return []
     return table(["leg", "versus (paired: same split ids and seeds)", "dataset", "difference [95% CI] (W/T/L)"],
@@ -137,27 +149,27 @@ def _short(model: str) -> str:
 
 def plot_gain_vs_budget(results_dir: Path, path: Path) -> bool:
     """``path``: the paired gain of each leg vs its training core-hours (its provenance's training time), one line per
-    run, versus the twin (solid, filled) and chemprop (dashed, open), 95% CI bars; ROC-AUC difference and RMSE change (%). False
-    (nothing written) while the legs have no fine-tuning rows."""
-    if not (results_dir / CSV).is_file():
-        return False
-    budgets = legs(results_dir)
-    gains = leg_gains(_rows(results_dir), budgets)
+    run, versus the twin (solid, filled) and chemprop (dashed, open), 95% CI bars over seeds; ROC-AUC difference and
+    RMSE change (%). Legs without a recorded training time are left out. False, and no file (an earlier one is
+    removed), while no leg has fine-tuning rows."""
+    gains = _gains(results_dir)
     if gains.empty:
+        Path(path).unlink(missing_ok=True)
         return False
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    colors = dict(zip(sorted(gains["run"].unique()), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = {run: cycle[i % len(cycle)] for i, run in enumerate(sorted(gains["run"].unique()))}
     for ax, metric, value, low, high, ylabel in (
             (axes[0], "roc_auc", "diff", "ci_low", "ci_high", "mean ROC-AUC difference"),
             (axes[1], "rmse", "rel_pct", "rel_ci_low", "rel_ci_high", "mean RMSE change (%)")):
         for (run, versus), g in gains[gains["metric"] == metric].groupby(["run", "versus"]):
             g = g.sort_values("minutes")
-            x = g["minutes"] / 60
-            err = [(g[value] - g[low]).fillna(0), (g[high] - g[value]).fillna(0)]
+            x = g["minutes"].astype(float) / 60
+            err = [(g[value] - g[low]).fillna(0), (g[high] - g[value]).fillna(0)]  # no CI (one seed): no bar
             twin = versus == "twin"
             ax.errorbar(x, g[value], yerr=err, color=colors[run], ls="-" if twin else "--", marker="o" if twin else "s",
                         mfc=None if twin else "white", capsize=3, label=f"{run} vs {versus}")
@@ -167,11 +179,20 @@ def plot_gain_vs_budget(results_dir: Path, path: Path) -> bool:
         ax.set_xlabel("pretraining, training core-hours (log scale)")
         ax.set_ylabel(ylabel)
     axes[0].legend(fontsize=6)
-    fig.suptitle("Flagship legs: paired gain vs pretraining budget (3 seeds, DeepChem scaffold split)", fontsize=9)
+    fig.suptitle("Flagship legs: paired gain vs pretraining budget (DeepChem scaffold split)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return True
+
+
+def _gains(results_dir: Path) -> pd.DataFrame:
+    """:func:`leg_gains` of the committed rows, legs with a recorded training time only (empty without rows)."""
+    if not (results_dir / CSV).is_file():
+        return pd.DataFrame()
+    budgets = legs(results_dir)
+    gains = leg_gains(_rows(results_dir), budgets)
+    return gains[gains["minutes"].notna()] if len(gains) else gains
 
 
 def _rows(results_dir: Path) -> pd.DataFrame:
@@ -205,10 +226,13 @@ def flagship_legs(results_dir: Path) -> str:
     lines += ["", "Paired gain of each leg (same split ids and seeds; ROC-AUC difference, or RMSE change in %, "
               "averaged over the datasets with rows, 95% CI over seeds, wins/ties/losses):", ""]
     lines += gain_lines(df, budgets)
-    lines += ["", f"Plot (written by `make results`): `{RESULTS_DIR}/{FIGURE}`."]
-    parents = parent_lines(df, budgets, results_dir)
+    if len(_gains(results_dir)):
+        lines += ["", f"Plot of this table against each leg's training core-hours (written by `make results`): "
+                  f"`{RESULTS_DIR}/{FIGURE}`."]
+    parents = parent_lines(df, budgets)
     if parents:
         lines += ["", "Runs continued from imported weights against their parent (the imported arm of the paired grid) "
-                  "and against the other run's leg of the same nominal minutes (ROC-AUC difference or RMSE change, "
-                  "positive ROC-AUC / negative RMSE: the leg is better):", ""] + parents
+                  "and against the other run's leg of the same nominal minutes (a nominal minute is a fixed number of "
+                  "steps, not the same compute across architectures: see the cost table; positive ROC-AUC difference "
+                  "/ negative RMSE change: the leg is better):", ""] + parents
     return "\n".join(lines + ["", source([CSV, paired.CSV], len(legs_rows), COMMAND), "", made])
