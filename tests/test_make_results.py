@@ -228,3 +228,28 @@ def test_flagship_legs_pair_with_the_twin_of_their_architecture(tmp_path):
     assert "| gcn_hu_supcp_desc 30 min | gin_zinc250k_am_desc/30min | ESOL (RMSE) |" in block
     figure = root / "benchmarks/results/flagship_gain_vs_budget.png"
     assert "flagship_gain_vs_budget.png" in block and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_protein_flagship_pairs_each_pretrained_seqcnn_with_its_twin_and_the_others(tmp_path):
+    """FLIP GB1 rows: each pretrained SeqCNN against its scratch twin and against the other pretrained SeqCNNs on the
+    same seeds, its pretraining read from its config (here the zoo entry), the published baselines and the goal."""
+    from resultgen.protein import CSV, protein_flagship
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    base = dict(dataset="flip_gb1:three_vs_rest", strategy="full", split="flip", metric="spearman", max_epochs=40,
+                patience=10, learning_rate=1e-3, lr_schedule="constant", batch_size=32, selection="best_valid",
+                featurizer="ProteinTokenizer:x", split_hash="h", dropout=0.0, valid=0.5)
+    arms = [("seqcnn:seqcnn_uniprot_mt", 0.80, "a"), ("scratch:seqcnn:seqcnn_uniprot_mt", 0.78, "a"),
+            ("seqcnn:seqcnn_bacteria_mt", 0.70, "b"), ("scratch:seqcnn:seqcnn_bacteria_mt", 0.75, "b"),
+            ("ridge", 0.76, "")]
+    pd.DataFrame([{**base, "model": m, "seed": seed, "test": v + 0.01 * seed, "backbone_hash": h}
+                  for seed in range(3) for m, v, h in arms]).to_csv(results / CSV, index=False)
+    text = protein_flagship(results)
+    lines = text.splitlines()
+    assert [line.split("|")[1].strip() for line in lines if line.startswith("| `")][:5] == [
+        "`seqcnn:seqcnn_bacteria_mt`", "`scratch:seqcnn:seqcnn_bacteria_mt`", "`seqcnn:seqcnn_uniprot_mt`",
+        "`scratch:seqcnn:seqcnn_uniprot_mt`", "`ridge`"]
+    uniprot = next(line for line in lines if line.startswith("| `seqcnn:seqcnn_uniprot_mt` | width 64, depth 4;"))
+    assert "**0.810 ± 0.010**" in uniprot and uniprot.endswith("| +0.020 [+0.020, +0.020] (3/0/0) |")
+    assert "| `seqcnn:seqcnn_bacteria_mt` | `seqcnn:seqcnn_uniprot_mt` | -0.100 [-0.100, -0.100] (0/0/3) |" in text
+    assert "FLIP CNN 0.83" in text and "best pretrained arm here: 0.810 (not met)" in text
