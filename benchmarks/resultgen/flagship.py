@@ -148,10 +148,10 @@ def _short(model: str) -> str:
 
 
 def plot_gain_vs_budget(results_dir: Path, path: Path) -> bool:
-    """``path``: the paired gain of each leg vs its training core-hours (its provenance's training time), one line per
-    run, versus the twin (solid, filled) and chemprop (dashed, open), 95% CI bars over seeds; ROC-AUC difference and
-    RMSE change (%). Legs without a recorded training time are left out. False, and no file (an earlier one is
-    removed), while no leg has fine-tuning rows."""
+    """``path``: the paired gain of each leg vs the molecules it saw in pretraining (exact, from its step count; the
+    cost table gives each leg's core-hours, some only as a lower bound), one line per run, versus the twin (solid,
+    filled) and chemprop (dashed, open), 95% CI bars over seeds; ROC-AUC difference and RMSE change (%). Legs without
+    a recorded count are left out. False, and no file (an earlier one is removed), while no leg has fine-tuning rows."""
     gains = _gains(results_dir)
     if gains.empty:
         Path(path).unlink(missing_ok=True)
@@ -167,16 +167,18 @@ def plot_gain_vs_budget(results_dir: Path, path: Path) -> bool:
             (axes[0], "roc_auc", "diff", "ci_low", "ci_high", "mean ROC-AUC difference"),
             (axes[1], "rmse", "rel_pct", "rel_ci_low", "rel_ci_high", "mean RMSE change (%)")):
         for (run, versus), g in gains[gains["metric"] == metric].groupby(["run", "versus"]):
-            g = g.sort_values("minutes")
-            x = g["minutes"].astype(float) / 60
+            g = g.sort_values("molecules_seen")
+            x = g["molecules_seen"].astype(float) / 1e6
             err = [(g[value] - g[low]).fillna(0), (g[high] - g[value]).fillna(0)]  # no CI (one seed): no bar
             twin = versus == "twin"
             ax.errorbar(x, g[value], yerr=err, color=colors[run], ls="-" if twin else "--", marker="o" if twin else "s",
                         mfc=None if twin else "white", capsize=3, label=f"{run} vs {versus}")
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xscale("log", base=2)  # the legs double
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel("pretraining, training core-hours (log scale)")
+        ticks = sorted(set((gains["molecules_seen"].astype(float) / 1e6).round(2)))
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=7)
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel("molecules seen in pretraining, millions (log scale)")
         ax.set_ylabel(ylabel)
     axes[0].legend(fontsize=6)
     fig.suptitle("Flagship legs: paired gain vs pretraining budget (DeepChem scaffold split)", fontsize=9)
@@ -187,12 +189,12 @@ def plot_gain_vs_budget(results_dir: Path, path: Path) -> bool:
 
 
 def _gains(results_dir: Path) -> pd.DataFrame:
-    """:func:`leg_gains` of the committed rows, legs with a recorded training time only (empty without rows)."""
+    """:func:`leg_gains` of the committed rows, legs with a recorded molecule count only (empty without rows)."""
     if not (results_dir / CSV).is_file():
         return pd.DataFrame()
     budgets = legs(results_dir)
     gains = leg_gains(_rows(results_dir), budgets)
-    return gains[gains["minutes"].notna()] if len(gains) else gains
+    return gains[gains["molecules_seen"].notna()] if len(gains) else gains
 
 
 def _rows(results_dir: Path) -> pd.DataFrame:
@@ -227,7 +229,7 @@ def flagship_legs(results_dir: Path) -> str:
               "averaged over the datasets with rows, 95% CI over seeds, wins/ties/losses):", ""]
     lines += gain_lines(df, budgets)
     if len(_gains(results_dir)):
-        lines += ["", f"Plot of this table against each leg's training core-hours (written by `make results`): "
+        lines += ["", f"Plot of this table against the molecules each leg saw (written by `make results`): "
                   f"`{RESULTS_DIR}/{FIGURE}`."]
     parents = parent_lines(df, budgets)
     if parents:
