@@ -134,7 +134,8 @@ def test_headline_shows_n_marks_partial_datasets_and_says_where_a_pretrained_arm
     ])
     rows.loc[rows["model"] == hu, "backbone_hash"] = "a GCN's"  # not the zoo GIN's architecture (nor its twin's)
     rows.to_csv(root / PAIRED, index=False)
-    for csv in [FEATURES] + sorted(str(p.relative_to(root)) for p in root.glob("benchmarks/results/features_*.csv")):
+    for csv in [FEATURES, "benchmarks/results/flagship_legs.csv"] + sorted(
+            str(p.relative_to(root)) for p in root.glob("benchmarks/results/features_*.csv")):
         # their rows must keep the paired grid's split ids
         features = pd.read_csv(root / csv)
         features.assign(split_hash=[f"{d}{s}" for d, s in zip(features["dataset"], features["seed"])]).to_csv(
