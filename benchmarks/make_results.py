@@ -46,6 +46,7 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
         "descriptor_ablation": ablation.descriptor_ablation,
         "descriptor_ablation_budget": ablation.descriptor_ablation_budget,
         "flagship_legs": flagship.flagship_legs,
+        "flagship_goals": flagship.flagship_goals,
         "rank_validation": ranking.rank_validation,
         "recipe_ensemble": recipe.recipe_ensemble,
         "recipe_ablation": recipe.recipe_ablation,

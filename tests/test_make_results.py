@@ -254,3 +254,21 @@ def test_protein_flagship_pairs_each_pretrained_seqcnn_with_its_twin_and_the_oth
     assert "**0.810 ± 0.010**" in uniprot and uniprot.endswith("| +0.020 [+0.020, +0.020] (3/0/0) |")
     assert "| `seqcnn:seqcnn_bacteria_mt` | `seqcnn:seqcnn_uniprot_mt` | -0.100 [-0.100, -0.100] (0/0/3) |" in text
     assert "FLIP CNN 0.83" in text and "best pretrained arm here: 0.810 (not met)" in text
+
+
+def test_flagship_goals_take_the_latest_leg_with_every_dataset_and_say_which_goal_is_met(tmp_path):
+    root = _copy(tmp_path)
+    grid = pd.read_csv(root / PAIRED)
+    twin = grid[grid["model"] == "scratch:gnn:gin_zinc60k_am_desc"]
+    shift = twin["metric"].map({"roc_auc": 0.05, "rmse": -0.3})  # better than the twin by the same margin each seed
+    legs = "gnn:benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/"
+    pd.concat([twin.assign(model=legs + "30min", strategy="full", test=twin["test"] + shift),
+               twin[twin["dataset"] == "bbbp"].assign(model=legs + "60min", strategy="full")]).to_csv(
+        root / "benchmarks/results/flagship_legs.csv", index=False)
+    generate(root, write=True)
+    block = _block(root, "benchmarks/RESULTS.md", "flagship_goals")
+    assert "**gin_zinc250k_am_desc, leg 30 nominal min** (596,736 molecules seen" in block  # 60 min: BBBP only
+    assert "- mean ROC-AUC gain over its scratch twin ≥ +0.03: +0.050 [+0.050, +0.050] (12/0/0), met" in block
+    assert "- classification sets with the 95% CI of the gain above 0 ≥ 3: 4 (" in block
+    assert re.search(r"- mean RMSE change against its scratch twin ≤ -10%: -\d+\.\d% .*\(9/0/0\), met", block)
+    assert "- beats chemprop v2's average: ROC-AUC" in block

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import List
 
+import numpy as np
 import pandas as pd
 
 from deepchem_finetune.benchmark.budget import objective_label, pretraining_budget
@@ -238,3 +239,73 @@ def flagship_legs(results_dir: Path) -> str:
                   "steps, not the same compute across architectures: see the cost table; positive ROC-AUC difference "
                   "/ negative RMSE change: the leg is better):", ""] + parents
     return "\n".join(lines + ["", source([CSV, paired.CSV], len(legs_rows), COMMAND), "", made])
+
+
+#: the goals #25 sets for a flagship, against its scratch twin and chemprop v2 (paired, 3 seeds, scaffold split)
+GOAL_ROC_AUC, GOAL_CI_SETS, GOAL_RMSE_PCT = 0.03, 3, -10.0
+
+
+def goal_lines(df: pd.DataFrame, leg: str, twin: str) -> List[str]:
+    """Whether ``leg`` meets the goals of #25, each with its measured value: mean ROC-AUC gain over the twin (>= +0.03),
+    classification sets whose 95% CI of the paired gain is above 0 (>= 3), mean RMSE change (<= -10%), and the
+    averages against chemprop v2 (a higher mean ROC-AUC and a lower RMSE)."""
+    def average(ref: str, metric: str):
+        s = paired_summary(paired_rows(df, leg, ref))
+        s = s[(s["metric"] == metric)] if len(s) else s
+        avg = s[s["dataset"].str.startswith("average")] if len(s) else s
+        return (avg.iloc[0] if len(avg) else None), s[~s["dataset"].str.startswith("average")] if len(s) else s
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "not met"
+    lines = []
+    auc, per = average(twin, "roc_auc")
+    if auc is not None:
+        above = [label(d, "roc_auc") for d, low in zip(per["dataset"], per["ci_low"]) if np.isfinite(low) and low > 0]
+        lines += [f"- mean ROC-AUC gain over its scratch twin ≥ +{GOAL_ROC_AUC:.2f}: {gain_cell(auc)}, "
+                  f"{verdict(auc['diff'] >= GOAL_ROC_AUC)}",
+                  f"- classification sets with the 95% CI of the gain above 0 ≥ {GOAL_CI_SETS}: {len(above)} "
+                  f"({', '.join(above) or 'none'}), {verdict(len(above) >= GOAL_CI_SETS)}"]
+    rmse, _ = average(twin, "rmse")
+    if rmse is not None:
+        lines += [f"- mean RMSE change against its scratch twin ≤ {GOAL_RMSE_PCT:.0f}%: {gain_cell(rmse)}, "
+                  f"{verdict(rmse['rel_pct'] <= GOAL_RMSE_PCT)}"]
+    auc, _ = average("chemprop", "roc_auc")
+    rmse, _ = average("chemprop", "rmse")
+    if auc is not None and rmse is not None:
+        lines += [f"- beats chemprop v2's average: ROC-AUC {gain_cell(auc)}, RMSE {gain_cell(rmse)}, "
+                  f"{verdict(auc['diff'] > 0 and rmse['rel_pct'] < 0)}"]
+    return lines
+
+
+def flagship_goals(results_dir: Path) -> str:
+    """RESULTS.md: the latest leg of each run fine-tuned on every dataset of the paired grid, as an arm of that grid:
+    every arm's score, its paired gains over its twin and the peers, and the goals of #25."""
+    if not (results_dir / CSV).is_file():
+        return f"No fine-tuning rows of the legs yet ({CSV} is not committed). They are made by: {COMMAND}."
+    budgets = legs(results_dir)
+    df = _rows(results_dir)
+    wanted = set(paired.DATASETS)
+    complete = budgets[[wanted <= set(df.loc[df["model"] == m, "dataset"]) for m in budgets["model"]]]
+    lines: List[str] = []
+    for run, g in complete.groupby("run", sort=True):
+        r = g.sort_values("leg").iloc[-1]
+        twin = reference_arm(r["model"], set(df["model"]), df)
+        peers = [p for p in paired.PEER_ARMS if p in set(df["model"])]
+        arms = [r["model"]] + ([twin] if twin else []) + peers
+        names = ([f"{run} {r['leg']} min"] + (["its scratch twin"] if twin else [])
+                 + [paired.arm_name(p) for p in peers])
+        lines += [f"**{run}, leg {r['leg']} nominal min** ({_count(r['molecules_seen'])} molecules seen; "
+                  f"objective {r['objective']}): test score, mean ± std (n = seeds), best of each row in bold.", ""]
+        lines += paired.arm_table(df, arms, names, always_n=False)
+        lines += ["", "Its paired gains (ROC-AUC: difference; RMSE: relative change; 95% CI over seeds; W/T/L):", ""]
+        lines += pairs_table_of(df, r["model"], arms[1:], names[1:])
+        lines += ["", "Goals of #25:", ""] + goal_lines(df, r["model"], twin) + [""]
+    if not lines:
+        return ("No leg has fine-tuning rows on every dataset of the paired grid yet; the gain-vs-budget table above "
+                "covers the legs with rows. " + source([CSV, paired.CSV], 0, COMMAND))
+    return "\n".join(lines + [source([CSV, paired.CSV], len(pd.read_csv(results_dir / CSV)), COMMAND)])
+
+
+def pairs_table_of(df: pd.DataFrame, arm: str, refs: List[str], names: List[str]) -> List[str]:
+    """:func:`resultgen.paired.pairs_table` of ``arm`` against each of ``refs``, headed ``vs <name>``."""
+    return paired.pairs_table(df, [(arm, ref) for ref in refs], [f"vs {n}" for n in names])
