@@ -77,6 +77,15 @@ def cost_lines(budgets: pd.DataFrame) -> List[str]:
 VERSUS = ("twin", "chemprop")
 
 
+def _average(summary: pd.DataFrame, metric: str):
+    """The row of :func:`~deepchem_finetune.benchmark.pairing.paired_summary` that sums up ``metric``: its average over
+    datasets, or its single dataset's row; None when there is none or it has no pairs."""
+    rows = summary[summary["metric"] == metric] if len(summary) else summary
+    avg = rows[rows["dataset"].str.startswith("average")] if len(rows) else rows
+    pick = avg if len(avg) else rows
+    return pick.iloc[0] if len(pick) == 1 and pick.iloc[0]["n"] > 0 else None
+
+
 def leg_gains(df: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
     """The paired gain of each leg with rows, versus its twin and versus chemprop, per metric.
 
@@ -94,29 +103,26 @@ def leg_gains(df: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
         for versus, ref in zip(VERSUS, (reference_arm(r.model, models, df), "chemprop")):
             summary = paired_summary(paired_rows(df, r.model, ref)) if ref in models else pd.DataFrame()
             for metric in ("roc_auc", "rmse"):
-                rows = summary[summary["metric"] == metric] if len(summary) else summary
-                avg = rows[rows["dataset"].str.startswith("average")] if len(rows) else rows
-                pick = avg if len(avg) else rows
-                if len(pick) == 1 and pick.iloc[0]["n"] > 0:
-                    out.append({**r._asdict(), "versus": versus, "datasets": len(common), **pick.iloc[0].to_dict()})
+                row = _average(summary, metric)
+                if row is not None:
+                    out.append({**r._asdict(), "versus": versus, "datasets": len(common), **row.to_dict()})
     return pd.DataFrame(out)
 
 
-def gain_lines(df: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
-    """The table of :func:`leg_gains`: one line per leg with rows; the count of common datasets is the last column."""
-    gains = leg_gains(df, budgets)
+def gain_lines(gains: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
+    """The table of :func:`leg_gains` output ``gains``: one line per leg of ``budgets`` with gains; the count of
+    common datasets is the last column."""
     header = ["run", "leg", "molecules seen", "vs twin, ROC-AUC", "vs twin, RMSE", "vs chemprop, ROC-AUC",
               "vs chemprop, RMSE", "datasets"]
     body = []
-    for r in budgets[budgets["model"].isin(set(df["model"]))].itertuples():
-        mine = gains[gains["model"] == r.model] if len(gains) else gains
+    for r in budgets[budgets["model"].isin(set(gains["model"]) if len(gains) else set())].itertuples():
+        mine = gains[gains["model"] == r.model]
         cells = []
         for versus in VERSUS:
             for metric in ("roc_auc", "rmse"):
-                pick = mine[(mine["versus"] == versus) & (mine["metric"] == metric)] if len(mine) else mine
+                pick = mine[(mine["versus"] == versus) & (mine["metric"] == metric)]
                 cells.append(gain_cell(pick.iloc[0]) if len(pick) else "—")
-        datasets = str(int(mine["datasets"].iloc[0])) if len(mine) else "0"
-        body.append([r.run, str(r.leg), _count(r.molecules_seen), *cells, datasets])
+        body.append([r.run, str(r.leg), _count(r.molecules_seen), *cells, str(int(mine["datasets"].iloc[0]))])
     return table(header, body)
 
 
@@ -153,8 +159,8 @@ def plot_gain_vs_budget(results_dir: Path, path: Path) -> bool:
     cost table gives each leg's core-hours, some only as a lower bound), one line per run, versus the twin (solid,
     filled) and chemprop (dashed, open), 95% CI bars over seeds; ROC-AUC difference and RMSE change (%). Legs without
     a recorded count are left out. False, and no file (an earlier one is removed), while no leg has fine-tuning rows."""
-    gains = _gains(results_dir)
-    if gains.empty:
+    gains = _plotted(leg_gains(_rows(results_dir), legs(results_dir))) if (results_dir / CSV).is_file() else None
+    if gains is None or gains.empty:
         Path(path).unlink(missing_ok=True)
         return False
     import matplotlib
@@ -189,12 +195,8 @@ def plot_gain_vs_budget(results_dir: Path, path: Path) -> bool:
     return True
 
 
-def _gains(results_dir: Path) -> pd.DataFrame:
-    """:func:`leg_gains` of the committed rows, legs with a recorded molecule count only (empty without rows)."""
-    if not (results_dir / CSV).is_file():
-        return pd.DataFrame()
-    budgets = legs(results_dir)
-    gains = leg_gains(_rows(results_dir), budgets)
+def _plotted(gains: pd.DataFrame) -> pd.DataFrame:
+    """The :func:`leg_gains` rows the plot draws: those of legs with a recorded molecule count."""
     return gains[gains["molecules_seen"].notna()] if len(gains) else gains
 
 
@@ -228,8 +230,9 @@ def flagship_legs(results_dir: Path) -> str:
     df = _rows(results_dir)
     lines += ["", "Paired gain of each leg (same split ids and seeds; ROC-AUC difference, or RMSE change in %, "
               "averaged over the datasets with rows, 95% CI over seeds, wins/ties/losses):", ""]
-    lines += gain_lines(df, budgets)
-    if len(_gains(results_dir)):
+    gains = leg_gains(df, budgets)
+    lines += gain_lines(gains, budgets)
+    if len(_plotted(gains)):
         lines += ["", f"Plot of this table against the molecules each leg saw (written by `make results`): "
                   f"`{RESULTS_DIR}/{FIGURE}`."]
     parents = parent_lines(df, budgets)
@@ -249,28 +252,24 @@ def goal_lines(df: pd.DataFrame, leg: str, twin: str) -> List[str]:
     """Whether ``leg`` meets the goals of #25, each with its measured value: mean ROC-AUC gain over the twin (>= +0.03),
     classification sets whose 95% CI of the paired gain is above 0 (>= 3), mean RMSE change (<= -10%), and the
     averages against chemprop v2 (a higher mean ROC-AUC and a lower RMSE)."""
-    def average(ref: str, metric: str):
-        s = paired_summary(paired_rows(df, leg, ref))
-        s = s[(s["metric"] == metric)] if len(s) else s
-        avg = s[s["dataset"].str.startswith("average")] if len(s) else s
-        return (avg.iloc[0] if len(avg) else None), s[~s["dataset"].str.startswith("average")] if len(s) else s
-
     def verdict(ok: bool) -> str:
         return "met" if ok else "not met"
+    vs_twin = paired_summary(paired_rows(df, leg, twin)) if twin else pd.DataFrame()
+    vs_chemprop = paired_summary(paired_rows(df, leg, "chemprop"))
     lines = []
-    auc, per = average(twin, "roc_auc")
+    auc = _average(vs_twin, "roc_auc")
     if auc is not None:
+        per = vs_twin[(vs_twin["metric"] == "roc_auc") & ~vs_twin["dataset"].str.startswith("average")]
         above = [label(d, "roc_auc") for d, low in zip(per["dataset"], per["ci_low"]) if np.isfinite(low) and low > 0]
         lines += [f"- mean ROC-AUC gain over its scratch twin ≥ +{GOAL_ROC_AUC:.2f}: {gain_cell(auc)}, "
                   f"{verdict(auc['diff'] >= GOAL_ROC_AUC)}",
                   f"- classification sets with the 95% CI of the gain above 0 ≥ {GOAL_CI_SETS}: {len(above)} "
                   f"({', '.join(above) or 'none'}), {verdict(len(above) >= GOAL_CI_SETS)}"]
-    rmse, _ = average(twin, "rmse")
+    rmse = _average(vs_twin, "rmse")
     if rmse is not None:
         lines += [f"- mean RMSE change against its scratch twin ≤ {GOAL_RMSE_PCT:.0f}%: {gain_cell(rmse)}, "
                   f"{verdict(rmse['rel_pct'] <= GOAL_RMSE_PCT)}"]
-    auc, _ = average("chemprop", "roc_auc")
-    rmse, _ = average("chemprop", "rmse")
+    auc, rmse = _average(vs_chemprop, "roc_auc"), _average(vs_chemprop, "rmse")
     if auc is not None and rmse is not None:
         lines += [f"- beats chemprop v2's average: ROC-AUC {gain_cell(auc)}, RMSE {gain_cell(rmse)}, "
                   f"{verdict(auc['diff'] > 0 and rmse['rel_pct'] < 0)}"]
@@ -298,14 +297,10 @@ def flagship_goals(results_dir: Path) -> str:
                   f"objective {r['objective']}): test score, mean ± std (n = seeds), best of each row in bold.", ""]
         lines += paired.arm_table(df, arms, names, always_n=False)
         lines += ["", "Its paired gains (ROC-AUC: difference; RMSE: relative change; 95% CI over seeds; W/T/L):", ""]
-        lines += pairs_table_of(df, r["model"], arms[1:], names[1:])
+        lines += paired.pairs_table(df, [(r["model"], ref) for ref in arms[1:]], [f"vs {n}" for n in names[1:]])
         lines += ["", "Goals of #25:", ""] + goal_lines(df, r["model"], twin) + [""]
     if not lines:
         return ("No leg has fine-tuning rows on every dataset of the paired grid yet; the gain-vs-budget table above "
                 "covers the legs with rows. " + source([CSV, paired.CSV], 0, COMMAND))
     return "\n".join(lines + [source([CSV, paired.CSV], len(pd.read_csv(results_dir / CSV)), COMMAND)])
 
-
-def pairs_table_of(df: pd.DataFrame, arm: str, refs: List[str], names: List[str]) -> List[str]:
-    """:func:`resultgen.paired.pairs_table` of ``arm`` against each of ``refs``, headed ``vs <name>``."""
-    return paired.pairs_table(df, [(arm, ref) for ref in refs], [f"vs {n}" for n in names])

@@ -74,6 +74,7 @@ def protein_flagship(results_dir: Path) -> str:
     lines: List[str] = []
     for dataset, sub in df.groupby("dataset", sort=True):
         arms = _ordered(set(sub["model"]))
+        configs = {m: _config(results_dir, m) for m in arms}
         means = [sub.loc[sub["model"] == m, "test"].mean() for m in arms]
         best = best_index(means, "spearman")
         body = []
@@ -81,18 +82,18 @@ def protein_flagship(results_dir: Path) -> str:
             ref = reference_arm(m, models, sub)
             summary = paired_summary(paired_rows(sub, m, ref)) if ref in models and ref != m else pd.DataFrame()
             cell = mean_std(sub.loc[sub["model"] == m, "test"])
-            body.append([f"`{m}`", _describe(_config(results_dir, m)), bold(cell) if i in best else cell,
+            body.append([f"`{m}`", _describe(configs[m]), bold(cell) if i in best else cell,
                          str(sub.loc[sub["model"] == m, "seed"].nunique()),
                          gain_cell(summary.iloc[0]) if len(summary) else "—"])
         lines += [f"**{dataset}** (test Spearman; model selection on FLIP's validation rows):", ""]
         lines += table(["arm", "pretraining", "Spearman", "seeds", "vs its scratch twin [95% CI] (W/T/L)"], body)
-        pretrained = [m for m in arms if _config(results_dir, m) is not None]
-        pairs = [(a, b) for a, b in combinations(pretrained, 2)]
+        pretrained = [m for m in arms if configs[m] is not None]
+        pairs = [(a, b, paired_summary(paired_rows(sub, a, b))) for a, b in combinations(pretrained, 2)]
+        pairs = [(a, b, summary) for a, b, summary in pairs if len(summary)]
         if pairs:
             lines += ["", "Pretrained arms against each other (paired: same split and seeds):", ""]
             lines += table(["arm", "versus", "difference [95% CI] (W/T/L)"],
-                           [[f"`{a}`", f"`{b}`", gain_cell(paired_summary(paired_rows(sub, a, b)).iloc[0])]
-                            for a, b in pairs if len(paired_rows(sub, a, b))])
+                           [[f"`{a}`", f"`{b}`", gain_cell(summary.iloc[0])] for a, b, summary in pairs])
         published = [f"{name} {ref[dataset]:.2f}" for name, ref in FLIP_REFERENCES.items() if dataset in ref]
         if published:
             lines += ["", "Published (FLIP, Dallago et al. 2021): " + ", ".join(published) + "."]
