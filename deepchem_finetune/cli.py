@@ -134,8 +134,20 @@ def _cmd_zoo(args) -> int:
               f"    origin: {r['origin']}\n"
               f"    trained on: {', '.join(r['trained_on']) or '?'}  data: {r['data']}  steps: {r['steps']}  "
               f"created: {r['created_utc']}\n"
+              f"{_budget_line(r['budget'], r['backbone'])}"
               f"    command: {r['command']}")
     return 0
+
+
+def _budget_line(budget, backbone: str) -> str:
+    """``    budget: 74,400 steps, 9,523,200 molecules seen, 482.1 training min`` (empty for imported weights)."""
+    if budget is None:
+        return ""
+    unit = "molecules" if backbone.startswith("MolGNN") or "Smiles" in backbone else "sequences"
+    seen = "?" if budget["molecules_seen"] is None else f"{int(budget['molecules_seen']):,}"
+    minutes = "not recorded" if budget["minutes"] is None else (
+        f"{budget['minutes']:.1f} training min" + ("" if budget["minutes_exact"] else " (lower bound)"))
+    return f"    budget: {budget['steps'] or 0:,} steps, {seen} {unit} seen, {minutes}\n"
 
 
 def _cmd_rank(args) -> int:

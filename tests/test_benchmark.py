@@ -208,7 +208,7 @@ def test_report_merges_several_result_folders(tmp_path, capsys):
 
 def test_report_gain_vs_budget_reads_checkpoint_provenance(tmp_path):
     from deepchem_finetune import MolGNNModel, MolGraphFeaturizer
-    from deepchem_finetune.benchmark.budget import pretraining_budget
+    from deepchem_finetune.hub.budget import pretraining_budget
     from deepchem_finetune.benchmark.runner import _append_row
     m = MolGNNModel(1, featurizer=MolGraphFeaturizer(), num_layers=2, hidden_dim=8)
     desc = {"name": "descriptors", "config": {}}

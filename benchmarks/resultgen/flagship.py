@@ -16,7 +16,8 @@ from typing import List
 import numpy as np
 import pandas as pd
 
-from deepchem_finetune.benchmark.budget import objective_label, pretraining_budget
+from deepchem_finetune.benchmark.budget import objective_label
+from deepchem_finetune.hub.budget import pretraining_budget
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 from deepchem_finetune.benchmark.report import reference_arm
@@ -36,7 +37,7 @@ COMMAND = ("`deepchem-finetune benchmark --datasets bbbp bace_classification cli
 def legs(results_dir: Path) -> pd.DataFrame:
     """One row per committed leg (a ``<N>min`` folder of a run): ``model`` (its benchmark name, ``gnn:`` or ``seqcnn:``
     by its backbone), run, leg (nominal minutes), objective, ``imported_parent`` (see :func:`_imported_ancestor`) and
-    budget (:func:`~deepchem_finetune.benchmark.budget.pretraining_budget`)."""
+    budget (:func:`~deepchem_finetune.hub.budget.pretraining_budget`)."""
     root = results_dir.parent / LEGS_DIR
     rows = []
     for run in sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 
 import pandas as pd
 
-from deepchem_finetune.benchmark.budget import pretraining_budget
+from deepchem_finetune.hub.budget import pretraining_budget
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 from deepchem_finetune.benchmark.references import FLIP_REFERENCES

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from deepchem_finetune.exceptions import PretrainedError
+from deepchem_finetune.hub.budget import pretraining_budget
 
 __all__ = ["ZOO_DIR", "zoo_names", "zoo_table", "resolve_source"]
 
@@ -28,8 +29,10 @@ def zoo_names() -> List[str]:
 
 def zoo_table() -> List[Dict]:
     """One row per zoo entry: name, size, backbone, objective, where it comes from (``origin``: pretrained here, or
-    imported with its source file, sha256 and license), what it was trained on (``trained_on``: the datasets the
-    leakage checks read), data, steps, date and the exact command."""
+    imported with its source file, sha256 and license, or pretrained here starting from imported weights), what it was
+    trained on (``trained_on``: the datasets the leakage checks read), data, steps, the pretraining ``budget``
+    (:func:`~deepchem_finetune.hub.budget.pretraining_budget`, the stages it started from included), date and the
+    exact command."""
     rows = []
     for name in zoo_names():
         folder = ZOO_DIR / name
@@ -44,6 +47,7 @@ def zoo_table() -> List[Dict]:
                                   f"({cfg['featurizer']['name']})"),
                      "objective": cfg["objective"]["name"], "data": prov.get("data"), "steps": prov.get("steps"),
                      "origin": _origin(prov), "trained_on": _trained_on(prov),
+                     "budget": None if prov.get("imported") else pretraining_budget(prov),
                      "created_utc": prov.get("created_utc"), "command": prov.get("command")})
     return rows
 
@@ -52,7 +56,20 @@ def _origin(prov: Dict) -> str:
     if prov.get("imported"):
         return (f"imported from {prov.get('source_repo')} {prov.get('source_path') or prov.get('source_file')} "
                 f"(sha256 {str(prov.get('source_sha256'))[:12]}..., {prov.get('license', 'license not recorded')})")
-    return f"pretrained with deepchem-finetune {prov.get('deepchem_finetune')}"
+    here = f"pretrained with deepchem-finetune {prov.get('deepchem_finetune')}"
+    start = imported_ancestor(prov)
+    return here if start is None else f"{here}, starting from weights {_origin(start)}"
+
+
+def imported_ancestor(prov: Dict):
+    """The provenance of the imported weights a pretrained artifact descends from (``pretrain --init`` chain), or None:
+    their license and citation apply to it too."""
+    prov = prov.get("parent")
+    while isinstance(prov, dict):
+        if prov.get("imported"):
+            return prov
+        prov = prov.get("parent")
+    return None
 
 
 def _trained_on(prov: Dict) -> List[str]:
