@@ -223,12 +223,38 @@ def test_flagship_legs_pair_with_the_twin_of_their_architecture(tmp_path):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3].startswith("+0.050") and cells[3].endswith("(3/0/0)")  # ROC-AUC vs the twin: one dataset
     assert cells[4].startswith("-") and cells[4].endswith("(3/0/0)")  # RMSE vs the twin: lower
-    assert cells[5] != "—" and cells[6] != "—" and cells[7] == "2"  # vs chemprop, on 2 datasets
+    assert cells[5] != "—" and cells[6] != "—" and cells[7].startswith("2 (without BACE, ClinTox")  # on 2 datasets
     # the run continued from the Hu et al. GCN, against that parent's arm of the grid and the other run's 30-min leg
     assert "| gcn_hu_supcp_desc 30 min | gcn_supervised_contextpred.pth | BBBP (ROC-AUC) | +0.020" in block
     assert "| gcn_hu_supcp_desc 30 min | gin_zinc250k_am_desc/30min | ESOL (RMSE) |" in block
     figure = root / "benchmarks/results/flagship_gain_vs_budget.png"
     assert "flagship_gain_vs_budget.png" in block and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_flagship_legs_of_one_run_compare_on_the_datasets_all_its_legs_have(tmp_path):
+    """A later leg fine-tuned on fewer datasets narrows its own run's gain table to those (the curve compares like
+    with like) and says which it lacks; another run keeps its datasets."""
+    root = _copy(tmp_path)
+    grid = pd.read_csv(root / PAIRED)
+    twin = grid[(grid["model"] == "scratch:gnn:gin_zinc60k_am_desc") & grid["dataset"].isin(["bbbp", "delaney"])]
+    legs = "gnn:benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/"
+    better = twin["test"] + twin["metric"].map({"roc_auc": 0.05, "rmse": -0.1})
+    hu = grid[grid["model"].str.endswith("gcn_supervised_contextpred.pth") & grid["model"].str.startswith("gnn:")
+              & grid["dataset"].isin(["bbbp", "delaney"])]
+    pd.concat([twin.assign(model=legs + "30min", strategy="full", test=better),
+               twin[twin["dataset"] == "bbbp"].assign(model=legs + "60min", strategy="full", test=better),
+               hu.assign(model="gnn:benchmarks/checkpoints/flagship_legs/gcn_hu_supcp_desc/30min", strategy="full",
+                         pretrained_sha256="0" * 64)]).to_csv(root / "benchmarks/results/flagship_legs.csv", index=False)
+    assert main(["--root", str(root)]) == 0
+    block = _block(root, "benchmarks/RESULTS.md", "flagship_legs")
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): [c.strip() for c in line.strip("|").split("|")]
+            for line in block.splitlines() if line.startswith("| ") and "min" not in line.split("|")[1]}
+    for leg in ("30", "60"):  # both GIN legs on BBBP only: no RMSE column, one dataset
+        cells = rows[("gin_zinc250k_am_desc", leg)]
+        assert cells[3].startswith("+0.050") and cells[4] == "—" and cells[7].startswith("1 (without BACE, ClinTox")
+        assert "ESOL" in cells[7] and "BBBP" not in cells[7]
+    hu_cells = rows[("gcn_hu_supcp_desc", "30")]
+    assert hu_cells[4] != "—" and hu_cells[7].startswith("2 (without ") and "ESOL" not in hu_cells[7]
 
 
 def test_protein_flagship_pairs_each_pretrained_seqcnn_with_its_twin_and_the_others(tmp_path):

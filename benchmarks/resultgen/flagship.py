@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 
 from deepchem_finetune.benchmark.budget import objective_label
-from deepchem_finetune.hub.budget import pretraining_budget
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 from deepchem_finetune.benchmark.report import reference_arm
+from deepchem_finetune.hub.budget import pretraining_budget
 
 from resultgen import paired
-from resultgen.common import METRICS, RESULTS_DIR, ResultsError, gain_cell, label, source, table
+from resultgen.common import METRICS, RESULTS_DIR, ResultsError, dataset_name, gain_cell, label, source, table
 
 CSV = "flagship_legs.csv"
 FIGURE = "flagship_gain_vs_budget.png"
@@ -90,29 +90,31 @@ def _average(summary: pd.DataFrame, metric: str):
 def leg_gains(df: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
     """The paired gain of each leg with rows, versus its twin and versus chemprop, per metric.
 
-    Only the datasets that every leg with rows was run on count, so the legs are compared on the same datasets. Each
-    output row is the average row of :func:`~deepchem_finetune.benchmark.pairing.paired_summary` (or its single
-    dataset's row) with the leg's :func:`legs` columns, ``versus`` (``twin`` or ``chemprop``) and ``datasets`` (how
-    many datasets are common)."""
+    The legs of one run are compared on the same datasets: only those every leg of that run with rows was run on count
+    (so a run's curve is not bent by a dataset one leg lacks; another run keeps its own datasets). Each output row is
+    the average row of :func:`~deepchem_finetune.benchmark.pairing.paired_summary` (or its single dataset's row) with
+    the leg's :func:`legs` columns, ``versus`` (``twin`` or ``chemprop``), ``datasets`` (how many datasets are common
+    to its run) and ``missing`` (the names of the paired grid's datasets left out)."""
     models = set(df["model"])
-    done = budgets[budgets["model"].isin(models)]
-    sets = [set(df.loc[df["model"] == m, "dataset"]) for m in done["model"]]
-    common = set.intersection(*sets) if sets else set()
-    df = df[df["dataset"].isin(common)]
     out = []
-    for r in done.itertuples(index=False):
-        for versus, ref in zip(VERSUS, (reference_arm(r.model, models, df), "chemprop")):
-            summary = paired_summary(paired_rows(df, r.model, ref)) if ref in models else pd.DataFrame()
-            for metric in ("roc_auc", "rmse"):
-                row = _average(summary, metric)
-                if row is not None:
-                    out.append({**r._asdict(), "versus": versus, "datasets": len(common), **row.to_dict()})
+    for run, done in budgets[budgets["model"].isin(models)].groupby("run", sort=True):
+        common = set.intersection(*[set(df.loc[df["model"] == m, "dataset"]) for m in done["model"]])
+        rows = df[df["dataset"].isin(common)]
+        missing = [dataset_name(d) for d in paired.DATASETS if d not in common]
+        for r in done.itertuples(index=False):
+            for versus, ref in zip(VERSUS, (reference_arm(r.model, models, rows), "chemprop")):
+                summary = paired_summary(paired_rows(rows, r.model, ref)) if ref in models else pd.DataFrame()
+                for metric in ("roc_auc", "rmse"):
+                    row = _average(summary, metric)
+                    if row is not None:
+                        out.append({**r._asdict(), "versus": versus, "datasets": len(common),
+                                    "missing": ", ".join(missing), **row.to_dict()})
     return pd.DataFrame(out)
 
 
 def gain_lines(gains: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
     """The table of :func:`leg_gains` output ``gains``: one line per leg of ``budgets`` with gains; the count of
-    common datasets is the last column."""
+    datasets common to its run (and those of the paired grid it lacks) is the last column."""
     header = ["run", "leg", "molecules seen", "vs twin, ROC-AUC", "vs twin, RMSE", "vs chemprop, ROC-AUC",
               "vs chemprop, RMSE", "datasets"]
     body = []
@@ -123,7 +125,9 @@ def gain_lines(gains: pd.DataFrame, budgets: pd.DataFrame) -> List[str]:
             for metric in ("roc_auc", "rmse"):
                 pick = mine[(mine["versus"] == versus) & (mine["metric"] == metric)]
                 cells.append(gain_cell(pick.iloc[0]) if len(pick) else "—")
-        body.append([r.run, str(r.leg), _count(r.molecules_seen), *cells, str(int(mine["datasets"].iloc[0]))])
+        missing = mine["missing"].iloc[0]
+        body.append([r.run, str(r.leg), _count(r.molecules_seen), *cells,
+                     str(int(mine["datasets"].iloc[0])) + (f" (without {missing})" if missing else "")])
     return table(header, body)
 
 
@@ -230,7 +234,8 @@ def flagship_legs(results_dir: Path) -> str:
     legs_rows = pd.read_csv(results_dir / CSV)
     df = _rows(results_dir)
     lines += ["", "Paired gain of each leg (same split ids and seeds; ROC-AUC difference, or RMSE change in %, "
-              "averaged over the datasets with rows, 95% CI over seeds, wins/ties/losses):", ""]
+              "averaged over the datasets every fine-tuned leg of its run has rows on, 95% CI over seeds, "
+              "wins/ties/losses):", ""]
     gains = leg_gains(df, budgets)
     lines += gain_lines(gains, budgets)
     if len(_plotted(gains)):
