@@ -141,12 +141,12 @@ def _cmd_zoo(args) -> int:
 
 def _budget_line(budget, backbone: str) -> str:
     """``    budget: 74,400 steps, 9,523,200 molecules seen, 482.1 training min`` (empty for imported weights)."""
+    from deepchem_finetune.hub.budget import minutes_text
     if budget is None:
         return ""
     unit = "molecules" if backbone.startswith("MolGNN") or "Smiles" in backbone else "sequences"
     seen = "?" if budget["molecules_seen"] is None else f"{int(budget['molecules_seen']):,}"
-    minutes = "not recorded" if budget["minutes"] is None else (
-        f"{budget['minutes']:.1f} training min" + ("" if budget["minutes_exact"] else " (lower bound)"))
+    minutes = "training time not recorded" if budget["minutes"] is None else minutes_text(budget, " training min")
     return f"    budget: {budget['steps'] or 0:,} steps, {seen} {unit} seen, {minutes}\n"
 
 

@@ -148,7 +148,7 @@ def _previous_runs(out: str) -> list:
     with open(path) as fh:
         prov = json.load(fh).get("provenance", {})
     keep = ("command", "steps", "resumed_from_step", "batch_size", "molecules_seen", "seconds", "training_seconds",
-            "created_utc")
+            "clock", "created_utc")
     return list(prov.get("previous_runs", [])) + [{k: prov.get(k) for k in keep}]
 
 
@@ -287,6 +287,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         logger.info("resumed from step %d", start_step)
     n_batches = -(-len(dataset) // batch_size) // world
     total = epochs * n_batches if max_steps is None else min(max_steps, epochs * n_batches + start_step)
+    model.counters.start_clock(start_step)  # a clock restored from the checkpoint goes on (see pretraining_budget)
     t_train = time.time()
     deadline = None if time_budget_min is None else t_train + 60 * time_budget_min
     losses = []
@@ -305,7 +306,10 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     stats = {"steps": steps, "resumed_from_step": start_step, "batch_size": batch_size, "final_loss": final_loss,
              "molecules_seen": (steps - start_step) * batch_size * world, "processes": world,
              "seconds": round(time.time() - t0, 1), "data_seconds": round(t_train - t0, 1),
-             "training_seconds": round(time.time() - t_train, 1), **metrics}
+             "training_seconds": round(time.time() - t_train, 1),
+             # training time of the steps clock.from_step..steps over every run on these checkpoints, killed ones too
+             "clock": {"from_step": model.counters.clock_from_step,
+                       "seconds": round(model.counters.clock_seconds(), 1)}, **metrics}
     provenance = {"data": data_info, "datasets": [data_info["name"]],
                   "command": command or " ".join(shlex.quote(a) for a in sys.argv), **stats}
     if start_step > 0:  # a resumed run: keep the commands and budgets of the runs it continues

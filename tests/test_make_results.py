@@ -244,7 +244,8 @@ def test_flagship_legs_of_one_run_compare_on_the_datasets_all_its_legs_have(tmp_
     pd.concat([twin.assign(model=legs + "30min", strategy="full", test=better),
                twin[twin["dataset"] == "bbbp"].assign(model=legs + "60min", strategy="full", test=better),
                hu.assign(model="gnn:benchmarks/checkpoints/flagship_legs/gcn_hu_supcp_desc/30min", strategy="full",
-                         pretrained_sha256="0" * 64)]).to_csv(root / "benchmarks/results/flagship_legs.csv", index=False)
+                         pretrained_sha256="0" * 64)]).to_csv(root / "benchmarks/results/flagship_legs.csv",
+                                                              index=False)
     assert main(["--root", str(root)]) == 0
     block = _block(root, "benchmarks/RESULTS.md", "flagship_legs")
     rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): [c.strip() for c in line.strip("|").split("|")]

@@ -48,6 +48,32 @@ def test_pretrain_writes_checkpoint_with_provenance_and_resumes(corpus, tmp_path
     assert model.predict_smiles(["CCO"]).shape == (1, 1)
 
 
+def test_a_run_killed_after_a_checkpoint_keeps_its_training_time_in_the_next_runs_budget(corpus, tmp_path):
+    """The training clock travels in the checkpoints: the run resuming a killed one (steps in the weights, no
+    provenance written) still counts the killed run's time, so the budget stays exact; without the clock those steps
+    are untimed and the minutes a lower bound."""
+    import shutil
+    from deepchem_finetune.hub.budget import pretraining_budget
+    out = str(tmp_path / "am")
+    args = ("--corpus", corpus, "--out", out, "--objective", "attr_masking", "--checkpoint-every", "2",
+            "--epochs", "20")
+    run(*args, "--max-steps", "4")
+    shutil.copy(f"{out}/config.json", tmp_path / "first.json")
+    run(*args, "--max-steps", "40", "--resume")  # this run is "killed": its provenance is put back to the first's
+    killed = config(out)["provenance"]["training_seconds"]
+    shutil.copy(tmp_path / "first.json", f"{out}/config.json")
+    run(*args, "--max-steps", "42", "--resume")
+    prov = config(out)["provenance"]
+    assert prov["resumed_from_step"] == 40 and prov["unrecorded_steps"] == 36 and prov["clock"]["from_step"] == 0
+    recorded = prov["previous_runs"][0]["training_seconds"] + prov["training_seconds"]
+    assert prov["clock"]["seconds"] >= recorded + killed - 0.3  # the killed run's seconds are in the clock
+    budget = pretraining_budget(prov)
+    assert budget["minutes_exact"] and budget["untimed_steps"] == 0
+    assert budget["minutes"] == round(prov["clock"]["seconds"] / 60, 1)
+    without = pretraining_budget({k: v for k, v in prov.items() if k != "clock"})
+    assert not without["minutes_exact"] and without["untimed_steps"] == 36
+
+
 def test_chained_recipe_context_then_masking(corpus, tmp_path):
     first = str(tmp_path / "ctx")
     run("--corpus", corpus, "--out", first, "--objective", "context_pred", "--max-steps", "3")

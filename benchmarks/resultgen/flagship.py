@@ -20,7 +20,7 @@ from deepchem_finetune.benchmark.budget import objective_label
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 from deepchem_finetune.benchmark.report import reference_arm
-from deepchem_finetune.hub.budget import pretraining_budget
+from deepchem_finetune.hub.budget import minutes_text, pretraining_budget
 
 from resultgen import paired
 from resultgen.common import METRICS, RESULTS_DIR, ResultsError, dataset_name, gain_cell, label, source, table
@@ -70,8 +70,8 @@ def _count(value) -> str:
 def cost_lines(budgets: pd.DataFrame) -> List[str]:
     header = ["run", "leg (nominal min)", "objective", "steps", "molecules seen", "training min (one core)"]
     body = [[r.run, str(r.leg), r.objective, _count(r.steps), _count(r.molecules_seen),
-             "—" if r.minutes is None or pd.isna(r.minutes)
-             else f"{r.minutes:.1f}" + ("" if r.minutes_exact else " (lower bound)")] for r in budgets.itertuples()]
+             "—" if r.minutes is None or pd.isna(r.minutes) else minutes_text(r._asdict())]
+            for r in budgets.itertuples()]
     return table(header, body)
 
 

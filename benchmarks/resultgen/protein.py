@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 
 import pandas as pd
 
-from deepchem_finetune.hub.budget import pretraining_budget
+from deepchem_finetune.hub.budget import minutes_text, pretraining_budget
 from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 from deepchem_finetune.benchmark.references import FLIP_REFERENCES
@@ -49,10 +49,8 @@ def _describe(config: Optional[Dict]) -> str:
     bb = config["backbone"]["config"]
     budget = pretraining_budget(config.get("provenance", {}))
     seen = budget["molecules_seen"]
-    minutes = "—" if budget["minutes"] is None else f"{budget['minutes']:.1f}" + (
-        "" if budget["minutes_exact"] else " (lower bound)")
     return (f"width {bb.get('width')}, depth {bb.get('depth')}; {budget['steps'] or 0:,} steps, "
-            f"{'—' if seen is None else f'{int(seen):,}'} sequences, {minutes} training min")
+            f"{'—' if seen is None else f'{int(seen):,}'} sequences, {minutes_text(budget, ' training min')}")
 
 
 def _ordered(models) -> List[str]:
