@@ -296,6 +296,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         model.fit_generator(_limited(gen, model, max_steps, deadline, bar), checkpoint_interval=checkpoint_every,
                             max_checkpoints_to_keep=2, all_losses=losses)
     steps = model.get_global_step()
+    train_seconds, clock_seconds = time.time() - t_train, model.counters.clock_seconds()  # before any evaluation
     final_loss = float(losses[-1]) if losses else None
     metrics = {}
     if held_out is not None and "masked_tokens" in objective.split("+") and main:
@@ -306,10 +307,9 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
     stats = {"steps": steps, "resumed_from_step": start_step, "batch_size": batch_size, "final_loss": final_loss,
              "molecules_seen": (steps - start_step) * batch_size * world, "processes": world,
              "seconds": round(time.time() - t0, 1), "data_seconds": round(t_train - t0, 1),
-             "training_seconds": round(time.time() - t_train, 1),
+             "training_seconds": round(train_seconds, 1),
              # training time of the steps clock.from_step..steps over every run on these checkpoints, killed ones too
-             "clock": {"from_step": model.counters.clock_from_step,
-                       "seconds": round(model.counters.clock_seconds(), 1)}, **metrics}
+             "clock": {"from_step": model.counters.clock_from_step, "seconds": round(clock_seconds, 1)}, **metrics}
     provenance = {"data": data_info, "datasets": [data_info["name"]],
                   "command": command or " ".join(shlex.quote(a) for a in sys.argv), **stats}
     if start_step > 0:  # a resumed run: keep the commands and budgets of the runs it continues
@@ -319,7 +319,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
         # provenance (resumed from its training checkpoint); steps after a run's last checkpoint are not in them
         provenance["molecules_seen_total"] = steps * batch_size * world  # at this run's batch size and processes
         last = (previous[-1].get("steps") or 0) if previous else 0
-        if start_step > last:  # their training time is unknown: budgets in minutes undercount them
+        if start_step > last:  # their time is only known from a training clock in the checkpoints (see "clock")
             provenance["unrecorded_steps"] = start_step - last
         elif start_step < last:  # resumed from a checkpoint older than the last run's end: its later steps were lost
             provenance["rewound_steps"] = last - start_step

@@ -58,14 +58,16 @@ class RunCounters:
         clock starts at global ``step``."""
         if self.clock_from_step is None:
             self.clock_from_step, self._clock_before = int(step), 0.0
-        self._clock_started = time.time()
+        else:  # already running: keep what it counted
+            self._clock_before = self.clock_seconds()
+        self._clock_started = time.monotonic()
 
     def clock_seconds(self) -> Optional[float]:
         """Training seconds of the steps since :attr:`clock_from_step`, over every run that continued this one's
         checkpoints (killed ones included, up to their last checkpoint); None without a clock."""
         if self.clock_from_step is None:
             return None
-        running = 0.0 if self._clock_started is None else time.time() - self._clock_started
+        running = 0.0 if self._clock_started is None else time.monotonic() - self._clock_started
         return self._clock_before + running
 
     def state_dict(self) -> dict:
@@ -82,6 +84,10 @@ class RunCounters:
         self.strategy_epochs = int(state.get("strategy_epochs", self.strategy_epochs))
         if "corruption_rng" in state:
             self.corruption_rng.set_state(state["corruption_rng"])
-        if state.get("clock_from_step") is not None:  # stopped until start_clock
+        # the checkpoint's clock replaces this one (the steps after it are undone); a running clock goes on from it
+        running = self._clock_started is not None
+        if state.get("clock_from_step") is not None:
             self.clock_from_step, self._clock_before = int(state["clock_from_step"]), float(state["clock_seconds"])
-            self._clock_started = None
+        else:  # a checkpoint without a clock: its steps are untimed, the next start_clock starts a new one
+            self.clock_from_step, self._clock_before, running = None, 0.0, False
+        self._clock_started = time.monotonic() if running else None

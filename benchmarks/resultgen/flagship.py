@@ -21,6 +21,7 @@ from deepchem_finetune.benchmark.pairing import paired_rows, paired_summary
 from deepchem_finetune.benchmark.protocol import ProtocolMismatch, check_protocols
 from deepchem_finetune.benchmark.report import reference_arm
 from deepchem_finetune.hub.budget import minutes_text, pretraining_budget
+from deepchem_finetune.hub.zoo import imported_ancestor
 
 from resultgen import paired
 from resultgen.common import METRICS, RESULTS_DIR, ResultsError, dataset_name, gain_cell, label, source, table
@@ -36,7 +37,9 @@ COMMAND = ("`deepchem-finetune benchmark --datasets bbbp bace_classification cli
 
 def legs(results_dir: Path) -> pd.DataFrame:
     """One row per committed leg (a ``<N>min`` folder of a run): ``model`` (its benchmark name, ``gnn:`` or ``seqcnn:``
-    by its backbone), run, leg (nominal minutes), objective, ``imported_parent`` (see :func:`_imported_ancestor`) and
+    by its backbone), run, leg (nominal minutes), objective, ``imported_parent`` (the source sha256 of the imported
+    weights it was continued from, :func:`~deepchem_finetune.hub.zoo.imported_ancestor`; None when pretrained from
+    scratch here) and
     budget (:func:`~deepchem_finetune.hub.budget.pretraining_budget`)."""
     root = results_dir.parent / LEGS_DIR
     rows = []
@@ -46,20 +49,9 @@ def legs(results_dir: Path) -> pd.DataFrame:
             family = "gnn" if config["backbone"]["name"] == "MolGNN" else "seqcnn"
             rows.append({"model": f"{family}:benchmarks/{LEGS_DIR}/{run}/{leg}", "run": run, "leg": int(leg[:-3]),
                          "objective": objective_label(config["objective"]),
-                         "imported_parent": _imported_ancestor(config["provenance"]),
+                         "imported_parent": (imported_ancestor(config["provenance"]) or {}).get("source_sha256"),
                          **pretraining_budget(config["provenance"])})
     return pd.DataFrame(rows).sort_values(["run", "leg"]).reset_index(drop=True) if rows else pd.DataFrame()
-
-
-def _imported_ancestor(provenance: dict):
-    """The source sha256 of the first imported stage up the ``parent`` chain (``pretrain --init`` of foreign weights,
-    possibly through committed legs); None for a run pretrained from scratch here."""
-    parent = provenance.get("parent")
-    while isinstance(parent, dict):
-        if parent.get("imported"):
-            return parent.get("source_sha256")
-        parent = parent.get("parent")
-    return None
 
 
 def _count(value) -> str:
@@ -68,7 +60,7 @@ def _count(value) -> str:
 
 
 def cost_lines(budgets: pd.DataFrame) -> List[str]:
-    header = ["run", "leg (nominal min)", "objective", "steps", "molecules seen", "training min (one core)"]
+    header = ["run", "leg (nominal min)", "objective", "steps", "molecules seen", "training min (wall)"]
     body = [[r.run, str(r.leg), r.objective, _count(r.steps), _count(r.molecules_seen),
              "—" if r.minutes is None or pd.isna(r.minutes) else minutes_text(r._asdict())]
             for r in budgets.itertuples()]
@@ -240,7 +232,8 @@ def flagship_legs(results_dir: Path) -> str:
     lines += gain_lines(gains, budgets)
     if len(_plotted(gains)):
         lines += ["", f"Plot of this table against the molecules each leg saw (written by `make results`): "
-                  f"`{RESULTS_DIR}/{FIGURE}`."]
+                  f"`{RESULTS_DIR}/{FIGURE}`; each run's line averages over that run's datasets (last column), "
+                  "which may differ between runs."]
     parents = parent_lines(df, budgets)
     if parents:
         lines += ["", "Runs continued from imported weights against their parent (the imported arm of the paired grid) "

@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pandas as pd
 
-from deepchem_finetune.hub.budget import pretraining_budget
+from deepchem_finetune.hub.budget import minutes_text, pretraining_budget
 
 
 def objective_label(objective: Dict) -> str:
@@ -110,7 +110,7 @@ def budget_markdown(curve: pd.DataFrame, unknown: Optional[List[str]] = None) ->
     lines = ["| model | objective | pretraining min | molecules seen | strategy | split | ROC-AUC gain (n) | "
              "RMSE change (n) |", "|---|---|---|---|---|---|---|---|"]
     for r in curve.itertuples():
-        minutes = f"{r.minutes:.1f}" + ("" if r.minutes_exact else " (incl. featurization)")
+        minutes = minutes_text(r._asdict())
         auc = "" if pd.isna(r.roc_auc_gain) else f"{r.roc_auc_gain:+.3f} ({r.n_classification})"
         rmse = "" if pd.isna(r.rmse_change_pct) else f"{r.rmse_change_pct:+.1f}% ({r.n_regression})"
         lines.append(f"| {r.model} | {r.objective} | {minutes} | {r.molecules_seen} | {r.strategy} | {r.split} | "

@@ -15,12 +15,12 @@ __all__ = ["pretraining_budget", "minutes_text"]
 def pretraining_budget(provenance: Dict) -> Dict:
     """Training minutes, molecules seen and steps of a pretrained backbone, over all its (resumed) runs and the
     pretraining stages it started from (``parent``: ``pretrain --init``, e.g. a run continued in a later session from
-    a committed artifact, or a chained recipe).
+    a committed artifact, or a chained recipe; imported weights record no budget and add none).
 
     A run killed before it wrote its provenance (e.g. at the end of a session) leaves steps in the checkpoints that the
     next ``--resume`` continues. Their time is known when the checkpoints carried the training clock (``clock`` in the
     provenance: the seconds of every step from ``from_step`` on, killed runs included); before the clock, such
-    steps are *untimed* and the minutes are a lower bound.
+    steps are *untimed* and the minutes undercount.
 
     Parameters
     ----------
@@ -30,51 +30,57 @@ def pretraining_budget(provenance: Dict) -> Dict:
     Returns
     -------
     dict
-        ``minutes`` (training wall time; ``None`` when not recorded), ``minutes_exact`` (False when a run recorded
-        only its total time, featurization included, when some steps are untimed, or when a run resumed from an
-        older checkpoint than the last run's end so recorded time of lost steps is counted), ``untimed_steps``,
+        ``minutes`` (training wall time; ``None`` when not recorded), ``minutes_exact``, ``inexact`` (why not:
+        ``untimed`` steps, so the minutes undercount; ``featurization``, a run that recorded only its total time;
+        ``rewound``, recorded time of steps a later resume discarded: both overcount), ``untimed_steps``,
         ``molecules_seen``, ``steps``, ``runs``.
 
     Examples
     --------
-    >>> pretraining_budget({"training_seconds": 600.0, "seconds": 700.0, "molecules_seen": 1280, "steps": 10})
-    {'minutes': 10.0, 'minutes_exact': True, 'untimed_steps': 0, 'molecules_seen': 1280, 'steps': 10, 'runs': 1}
+    >>> b = pretraining_budget({"training_seconds": 600.0, "seconds": 700.0, "molecules_seen": 1280, "steps": 10})
+    >>> b["minutes"], b["minutes_exact"], b["molecules_seen"], b["runs"]
+    (10.0, True, 1280, 1)
     >>> first = {"training_seconds": 600.0, "molecules_seen": 1280, "steps": 10}
     >>> pretraining_budget({"training_seconds": 300.0, "molecules_seen": 640, "steps": 5, "parent": first})["minutes"]
     15.0
     >>> killed = {"training_seconds": 60.0, "steps": 10, "resumed_from_step": 0}  # then a run killed at step 30
     >>> last = {"training_seconds": 60.0, "steps": 40, "resumed_from_step": 30, "previous_runs": [killed]}
-    >>> pretraining_budget(last)["untimed_steps"], pretraining_budget({**last, "clock": {"from_step": 10,
-    ...                                                                                   "seconds": 240.0}})["minutes"]
-    (20, 5.0)
+    >>> pretraining_budget(last)["untimed_steps"], pretraining_budget(last)["inexact"]
+    (20, ['untimed'])
+    >>> pretraining_budget({**last, "clock": {"from_step": 10, "seconds": 240.0}})["minutes"]  # 60 s + the clock's
+    5.0
     """
     parent = provenance.get("parent")
     before = pretraining_budget(parent) if isinstance(parent, dict) and parent.get("steps") else None
     runs = list(provenance.get("previous_runs") or []) + [provenance]
     clock = provenance.get("clock") or {}
-    timed = runs
-    if clock.get("from_step") is not None and clock.get("seconds") is not None:  # the clock times its steps
-        timed = [r for r in runs[:-1] if (r.get("steps") or 0) <= int(clock["from_step"])]
-    seconds, exact = 0.0, True
+    clocked = clock.get("from_step") is not None and clock.get("seconds") is not None
+    # with a clock, the runs before it are those that started before its first step (the clock times the rest)
+    timed = [r for r in runs if int(r.get("resumed_from_step") or 0) < int(clock["from_step"])] if clocked else runs
+    seconds, reasons = 0.0, []
     for run in timed:
         value = run.get("training_seconds")
         if value is None:
-            value, exact = run.get("seconds"), False
+            value = run.get("seconds")
+            reasons.append("featurization")
         if value is None:
-            return {"minutes": None, "minutes_exact": False, "untimed_steps": None, "molecules_seen": None,
-                    "steps": provenance.get("steps"), "runs": len(runs)}
+            return {"minutes": None, "minutes_exact": False, "inexact": ["not recorded"], "untimed_steps": None,
+                    "molecules_seen": None, "steps": provenance.get("steps"), "runs": len(runs)}
         seconds += float(value)
-    untimed, rewound = _gaps(timed, None if timed is runs else int(clock["from_step"]))
-    if timed is not runs:
-        seconds += float(clock["seconds"])
-    if untimed or rewound or provenance.get("rewound_steps"):
-        exact = False  # steps without a recorded time, or recorded time of steps not in the weights
+    untimed, rewound = _gaps(timed, int(clock["from_step"]) if clocked else None)
+    if clocked:
+        seconds += float(clock["seconds"])  # a rewind after the clock started is already out of it
+    elif provenance.get("rewound_steps"):
+        rewound = True
+    reasons += (["untimed"] if untimed else []) + (["rewound"] if rewound else [])
     molecules = provenance.get("molecules_seen_total", provenance.get("molecules_seen"))
-    out = {"minutes": round(seconds / 60, 1), "minutes_exact": exact, "untimed_steps": untimed,
-           "molecules_seen": molecules, "steps": provenance.get("steps"), "runs": len(runs)}
+    out = {"minutes": round(seconds / 60, 1), "minutes_exact": not reasons, "inexact": sorted(set(reasons)),
+           "untimed_steps": untimed, "molecules_seen": molecules, "steps": provenance.get("steps"),
+           "runs": len(runs)}
     if before is not None:  # the stages it was --init'ed from: their steps, time and molecules count too
         out = {"minutes": None if before["minutes"] is None else round(out["minutes"] + before["minutes"], 1),
-               "minutes_exact": exact and before["minutes_exact"],
+               "minutes_exact": out["minutes_exact"] and before["minutes_exact"],
+               "inexact": sorted(set(out["inexact"]) | set(before["inexact"])),
                "untimed_steps": None if before["untimed_steps"] is None else untimed + before["untimed_steps"],
                "molecules_seen": None if molecules is None or before["molecules_seen"] is None
                else molecules + before["molecules_seen"],
@@ -85,8 +91,9 @@ def pretraining_budget(provenance: Dict) -> Dict:
 
 def _gaps(runs, until=None):
     """(untimed, rewound): steps between one run's end and the next one's resumed step (a run killed after a
-    checkpoint, which wrote no provenance), up to step ``until`` when given; and whether some run resumed from before
-    the previous one's end. A run that does not record its resumed step is taken to continue the previous one."""
+    checkpoint, which wrote no provenance), up to step ``until`` when given; and whether some run started before the
+    previous one's end, or ran past ``until`` (its recorded time then counts steps that are not in the weights, or
+    that the clock counts too). A run that does not record its resumed step is taken to continue the previous one."""
     untimed, rewound, position = 0, False, 0
     for run in runs:
         start = run.get("resumed_from_step")
@@ -96,18 +103,19 @@ def _gaps(runs, until=None):
         position = int(run.get("steps") or position)
     if until is not None:
         untimed += max(until - position, 0)
+        rewound = rewound or position > until
     return untimed, rewound
 
 
 def minutes_text(budget: Dict, unit: str = "") -> str:
-    """The training minutes of a :func:`pretraining_budget` (followed by ``unit``), saying when and why they are a
-    lower bound.
+    """The training minutes of a :func:`pretraining_budget` (followed by ``unit``), saying when and why they are not
+    exact.
 
     Examples
     --------
-    >>> minutes_text({"minutes": 129.3, "minutes_exact": False, "untimed_steps": 607})
+    >>> minutes_text({"minutes": 129.3, "minutes_exact": False, "inexact": ["untimed"], "untimed_steps": 607})
     '129.3 (lower bound: 607 steps untimed)'
-    >>> minutes_text({"minutes": 30.0, "minutes_exact": True, "untimed_steps": 0}, " training min")
+    >>> minutes_text({"minutes": 30.0, "minutes_exact": True, "inexact": [], "untimed_steps": 0}, " training min")
     '30.0 training min'
     """
     if budget.get("minutes") is None:
@@ -115,5 +123,7 @@ def minutes_text(budget: Dict, unit: str = "") -> str:
     text = f"{budget['minutes']:.1f}{unit}"
     if budget.get("minutes_exact"):
         return text
-    untimed = budget.get("untimed_steps")
-    return text + (f" (lower bound: {int(untimed):,} steps untimed)" if untimed else " (lower bound)")
+    words = {"untimed": f"lower bound: {int(budget.get('untimed_steps') or 0):,} steps untimed",
+             "featurization": "includes featurization", "rewound": "includes time of steps a resume discarded"}
+    reasons = [words.get(r, r) for r in budget.get("inexact") or []] or ["not exact"]
+    return f"{text} ({'; '.join(reasons)})"

@@ -9,7 +9,7 @@ from typing import Dict, List
 from deepchem_finetune.exceptions import PretrainedError
 from deepchem_finetune.hub.budget import pretraining_budget
 
-__all__ = ["ZOO_DIR", "zoo_names", "zoo_table", "resolve_source"]
+__all__ = ["ZOO_DIR", "zoo_names", "zoo_table", "resolve_source", "imported_ancestor"]
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 
@@ -30,9 +30,10 @@ def zoo_names() -> List[str]:
 def zoo_table() -> List[Dict]:
     """One row per zoo entry: name, size, backbone, objective, where it comes from (``origin``: pretrained here, or
     imported with its source file, sha256 and license, or pretrained here starting from imported weights), what it was
-    trained on (``trained_on``: the datasets the leakage checks read), data, steps, the pretraining ``budget``
-    (:func:`~deepchem_finetune.hub.budget.pretraining_budget`, the stages it started from included), date and the
-    exact command."""
+    trained on (``trained_on``: the datasets the leakage checks read), data, steps, the pretraining ``budget`` done
+    with this package (:func:`~deepchem_finetune.hub.budget.pretraining_budget`: the stages it started from
+    included, on top of imported weights, which record none; None for imported weights), date and the exact
+    command."""
     rows = []
     for name in zoo_names():
         folder = ZOO_DIR / name
