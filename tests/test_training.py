@@ -78,7 +78,8 @@ def test_nan_epochs_survive_a_resume(tmp_path, monkeypatch):
     out = fit_with_early_stopping(small_model(), train, valid, max_epochs=2, patience=None, progress=False,
                                   state_dir=state)
     assert out["best_epoch"] == 2 and out["epochs_without_score"] == [1] and math.isnan(out["history"][0])
-    assert first["earlier_seconds"] == 0 and out["earlier_seconds"] == pytest.approx(first["seconds"], abs=0.01)
+    # the first run's time up to its last state save (a few ms before its end, more on a loaded machine)
+    assert first["earlier_seconds"] == 0 and first["seconds"] - 0.5 <= out["earlier_seconds"] <= first["seconds"]
 
 
 # ---------------------------------------------------------------------------------- state signature
