@@ -63,8 +63,25 @@ def _origin(prov: Dict) -> str:
 
 
 def imported_ancestor(prov: Dict):
-    """The provenance of the imported weights a pretrained artifact descends from (``pretrain --init`` chain), or None:
-    their license and citation apply to it too."""
+    """The provenance of the imported weights a pretrained artifact descends from, or None.
+
+    Parameters
+    ----------
+    prov: dict
+        A pretrained artifact's ``provenance``; its ``parent`` chain (``pretrain --init``) is walked.
+
+    Returns
+    -------
+    dict or None
+        The first imported stage up the chain: its license and citation apply to the artifact too.
+
+    Examples
+    --------
+    >>> imported_ancestor({"parent": {"steps": 5, "parent": {"imported": True, "license": "MIT"}}})["license"]
+    'MIT'
+    >>> imported_ancestor({"steps": 5}) is None
+    True
+    """
     prov = prov.get("parent")
     while isinstance(prov, dict):
         if prov.get("imported"):
