@@ -12,6 +12,17 @@
 # compute whatever happens. Each leg's provenance records its steps, molecules seen and actual training seconds.
 # (The 30- and 60-minute legs of 2026-12-05 were bounded by time: 4,662 and 6,892 steps.)
 #
+# LEG_BOUND=minutes bounds a leg by recorded training minutes instead: leg L trains until the budget the provenance
+# records (`pretraining_budget`: training minutes times data-parallel processes, over the whole --init/--resume
+# chain) reaches L, i.e. for (L - recorded minutes so far) / NPROC minutes of wall time (a leg killed and rerun
+# starts that clock again, so it may overshoot; its provenance records what it did). With NPROC > 1 every leg runs
+# as NPROC data-parallel processes of one core each (torch.distributed.run, gloo; BATCH_SIZE per process, so the
+# optimizer step sees NPROC x BATCH_SIZE molecules):
+#
+#   # the 240-min GIN leg continued to 8 core-hours on 2 cores, a global batch of 2 x 64 = 128 as before
+#   INIT=benchmarks/checkpoints/flagship_legs/gin_zinc250k_am_desc/240min DONE_MIN=240 LEG_BOUND=minutes NPROC=2 \
+#   BATCH_SIZE=64 LEGS=480 bash benchmarks/flagship_pretrain.sh
+#
 # A finished leg is committed by copying it to benchmarks/checkpoints/flagship_legs/$NAME/<N>min/ (`make results`
 # reads its provenance for the cost table; the benchmark fine-tunes it from there).
 #
@@ -54,7 +65,14 @@ MODEL_ARGS="${MODEL_ARGS-$default_args}"
 read -ra model_args <<< "$MODEL_ARGS"  # words, no globbing
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 BATCH_SIZE="${BATCH_SIZE:-128}"
-if [ "$BATCH_SIZE" != 128 ] && [ -z "${STEPS_PER_MIN:-}" ]; then
+LEG_BOUND="${LEG_BOUND:-steps}"
+NPROC="${NPROC:-1}"
+if [ "$LEG_BOUND" != steps ] && [ "$LEG_BOUND" != minutes ]; then echo "LEG_BOUND is steps or minutes" >&2; exit 2; fi
+launch=("$PYTHON" -m deepchem_finetune.cli)
+if [ "$NPROC" -gt 1 ]; then
+  launch=("$PYTHON" -m torch.distributed.run --standalone --nproc_per_node "$NPROC" -m deepchem_finetune.cli)
+fi
+if [ "$LEG_BOUND" = steps ] && [ "$BATCH_SIZE" != 128 ] && [ -z "${STEPS_PER_MIN:-}" ]; then
   echo "BATCH_SIZE=$BATCH_SIZE needs its own STEPS_PER_MIN (the default 155 is the GIN's rate at batch 128)" >&2; exit 2
 fi
 STEPS_PER_MIN="${STEPS_PER_MIN:-155}"
@@ -79,14 +97,29 @@ fi
 for leg in $LEGS; do
   if [ "$leg" -le "$done_min" ]; then continue; fi
   if [ -f "$OUT/legs/${leg}min/config.json" ]; then done_min=$leg; continue; fi
-  steps=$((leg * STEPS_PER_MIN - offset))
-  if [ "$steps" -le 0 ]; then
-    echo "leg ${leg}: its step bound ${leg} x ${STEPS_PER_MIN} is not above the ${offset} steps of INIT" >&2; exit 2
+  if [ "$LEG_BOUND" = minutes ]; then
+    # the recorded minutes so far: those of the last finished run on $OUT/$NAME, else of INIT
+    src="$OUT/$NAME"; [ -f "$src/config.json" ] || src="${INIT:-}"
+    wall=$("$PYTHON" -c '
+import sys
+from deepchem_finetune.hub import read_pretrained
+from deepchem_finetune.hub.budget import pretraining_budget
+done = pretraining_budget(read_pretrained(sys.argv[1]).provenance)["minutes"] if sys.argv[1] else 0.0
+print(round((float(sys.argv[2]) - done) / int(sys.argv[3]), 2))' "$src" "$leg" "$NPROC" | tail -n 1)
+    if ! awk -v w="$wall" 'BEGIN { exit !(w > 0) }'; then echo "leg ${leg}: already reached (${src})" >&2; exit 2; fi
+    bound=(--time-budget "$wall")
+    echo "== leg to ${leg} recorded min: ${wall} min of wall time on ${NPROC} process(es) $(date -u +%FT%TZ)"
+  else
+    steps=$((leg * STEPS_PER_MIN - offset))
+    if [ "$steps" -le 0 ]; then
+      echo "leg ${leg}: its step bound ${leg} x ${STEPS_PER_MIN} is not above the ${offset} steps of INIT" >&2; exit 2
+    fi
+    bound=(--max-steps "$steps")
+    echo "== leg to ${leg} nominal min of training: global step ${steps} (+${offset} from --init) $(date -u +%FT%TZ)"
   fi
-  echo "== leg to ${leg} nominal min of training: global step ${steps} (+${offset} from --init) $(date -u +%FT%TZ)"
-  "$PYTHON" -m deepchem_finetune.cli pretrain --objective "$OBJECTIVE" "${model_args[@]}" \
+  "${launch[@]}" pretrain --objective "$OBJECTIVE" "${model_args[@]}" \
     --corpus "$CORPUS" --workers "$WORKERS" --batch-size "$BATCH_SIZE" --epochs 1000 \
-    --max-steps "$steps" --checkpoint-every 500 --no-progress --out "$OUT/$NAME" --resume "${init[@]}"
+    "${bound[@]}" --checkpoint-every 500 --no-progress --out "$OUT/$NAME" --resume "${init[@]}"
   rm -rf "$OUT/legs/${leg}min.tmp"
   cp -r "$OUT/$NAME" "$OUT/legs/${leg}min.tmp"
   mv "$OUT/legs/${leg}min.tmp" "$OUT/legs/${leg}min"

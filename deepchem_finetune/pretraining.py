@@ -18,6 +18,7 @@ import time
 from typing import Dict, Optional
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from deepchem_finetune import distributed
@@ -36,7 +37,10 @@ EVAL_FRACTION = 0.05  # held out of a sequence corpus to report masked-token acc
 def _limited(generator, model, max_steps: Optional[int], deadline: Optional[float], bar):
     for batch in generator:
         step = model.get_global_step()
-        if (max_steps is not None and step >= max_steps) or (deadline is not None and time.time() > deadline):
+        late = deadline is not None and time.time() > deadline
+        if deadline is not None:  # data-parallel ranks must stop at the same step, or one waits in DDP's all-reduce
+            late = distributed.any_rank(late)
+        if (max_steps is not None and step >= max_steps) or late:
             return
         bar.update(1)
         yield batch
@@ -306,6 +310,7 @@ def pretrain(corpus: str, out: str, objective: str = "attr_masking", objective_o
                     metrics["eval_perplexity"])
     stats = {"steps": steps, "resumed_from_step": start_step, "batch_size": batch_size, "final_loss": final_loss,
              "molecules_seen": (steps - start_step) * batch_size * world, "processes": world,
+             "threads_per_process": torch.get_num_threads(),
              "seconds": round(time.time() - t0, 1), "data_seconds": round(t_train - t0, 1),
              "training_seconds": round(train_seconds, 1),
              # training time of the steps clock.from_step..steps over every run on these checkpoints, killed ones too

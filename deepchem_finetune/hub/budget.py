@@ -1,8 +1,9 @@
 """Pretraining budget of a pretrained backbone, read from its own provenance: training minutes, molecules (or
 sequences) seen and steps over all its resumed runs and the stages it was ``--init``'ed from.
 
-The budget is what the provenance says: training wall time summed over the run and the runs it ``--resume``d
-(featurization excluded where recorded), molecules seen, steps. Nothing is entered by hand, so a gain-vs-budget curve
+The budget is what the provenance says: training time summed over the run and the runs it ``--resume``d
+(featurization excluded where recorded) and over the data-parallel processes of each run (``processes``: core-minutes
+for processes of one core each), molecules seen, steps. Nothing is entered by hand, so a gain-vs-budget curve
 is as honest as the pretrained backbones behind it.
 """
 from __future__ import annotations
@@ -30,7 +31,9 @@ def pretraining_budget(provenance: Dict) -> Dict:
     Returns
     -------
     dict
-        ``minutes`` (training wall time; ``None`` when not recorded), ``minutes_exact``, ``inexact`` (why not:
+        ``minutes`` (training time times the run's data-parallel ``processes``: core-minutes when each process
+        trains on one core, GPU-minutes with one GPU each; ``None`` when not recorded), ``wall_minutes`` (the same
+        without the factor), ``minutes_exact``, ``inexact`` (why not:
         ``untimed`` steps, so the minutes undercount; ``featurization``, a run that recorded only its total time;
         ``rewound``, recorded time of steps a later resume discarded: both overcount), ``untimed_steps``,
         ``molecules_seen``, ``steps``, ``runs``.
@@ -49,6 +52,9 @@ def pretraining_budget(provenance: Dict) -> Dict:
     (20, ['untimed'])
     >>> pretraining_budget({**last, "clock": {"from_step": 10, "seconds": 240.0}})["minutes"]  # 60 s + the clock's
     5.0
+    >>> ddp = pretraining_budget({"training_seconds": 600.0, "processes": 2, "molecules_seen": 2560, "steps": 10})
+    >>> ddp["minutes"], ddp["wall_minutes"]  # two processes for 10 minutes
+    (20.0, 10.0)
     """
     parent = provenance.get("parent")
     before = pretraining_budget(parent) if isinstance(parent, dict) and parent.get("steps") else None
@@ -57,28 +63,32 @@ def pretraining_budget(provenance: Dict) -> Dict:
     clocked = clock.get("from_step") is not None and clock.get("seconds") is not None
     # with a clock, the runs before it are those that started before its first step (the clock times the rest)
     timed = [r for r in runs if int(r.get("resumed_from_step") or 0) < int(clock["from_step"])] if clocked else runs
-    seconds, reasons = 0.0, []
+    seconds, wall, reasons = 0.0, 0.0, []
     for run in timed:
         value = run.get("training_seconds")
         if value is None:
             value = run.get("seconds")
             reasons.append("featurization")
         if value is None:
-            return {"minutes": None, "minutes_exact": False, "inexact": ["not recorded"], "untimed_steps": None,
-                    "molecules_seen": None, "steps": provenance.get("steps"), "runs": len(runs)}
-        seconds += float(value)
+            return {"minutes": None, "wall_minutes": None, "minutes_exact": False, "inexact": ["not recorded"],
+                    "untimed_steps": None, "molecules_seen": None, "steps": provenance.get("steps"), "runs": len(runs)}
+        seconds, wall = seconds + float(value) * _processes(run), wall + float(value)
     untimed, rewound = _gaps(timed, int(clock["from_step"]) if clocked else None)
     if clocked:
-        seconds += float(clock["seconds"])  # a rewind after the clock started is already out of it
+        # a rewind after the clock started is already out of it; its runs share the last run's processes (a
+        # checkpoint restored by a different number of processes restarts nothing: taken as this run's)
+        seconds, wall = seconds + float(clock["seconds"]) * _processes(provenance), wall + float(clock["seconds"])
     elif provenance.get("rewound_steps"):
         rewound = True
     reasons += (["untimed"] if untimed else []) + (["rewound"] if rewound else [])
     molecules = provenance.get("molecules_seen_total", provenance.get("molecules_seen"))
-    out = {"minutes": round(seconds / 60, 1), "minutes_exact": not reasons, "inexact": sorted(set(reasons)),
+    out = {"minutes": round(seconds / 60, 1), "wall_minutes": round(wall / 60, 1), "minutes_exact": not reasons, "inexact": sorted(set(reasons)),
            "untimed_steps": untimed, "molecules_seen": molecules, "steps": provenance.get("steps"),
            "runs": len(runs)}
     if before is not None:  # the stages it was --init'ed from: their steps, time and molecules count too
         out = {"minutes": None if before["minutes"] is None else round(out["minutes"] + before["minutes"], 1),
+               "wall_minutes": None if before["wall_minutes"] is None
+               else round(out["wall_minutes"] + before["wall_minutes"], 1),
                "minutes_exact": out["minutes_exact"] and before["minutes_exact"],
                "inexact": sorted(set(out["inexact"]) | set(before["inexact"])),
                "untimed_steps": None if before["untimed_steps"] is None else untimed + before["untimed_steps"],
@@ -87,6 +97,11 @@ def pretraining_budget(provenance: Dict) -> Dict:
                "steps": None if out["steps"] is None or before["steps"] is None else out["steps"] + before["steps"],
                "runs": out["runs"] + before["runs"]}
     return out
+
+
+def _processes(run) -> int:
+    """Data-parallel processes of a run (1 for runs that predate the field)."""
+    return int(run.get("processes") or 1)
 
 
 def _gaps(runs, until=None):
