@@ -139,7 +139,7 @@ def plot_gain_vs_budget(curve: pd.DataFrame, path: str) -> None:
             if len(g):
                 ax.plot(g["minutes"], g[column], marker="o", label=f"{objective} ({strategy}, {split})")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xlabel("pretraining wall time (min)")
+        ax.set_xlabel("pretraining min (training time x data-parallel processes)")
         ax.set_ylabel(label)
     axes[0].legend(fontsize=6)
     fig.tight_layout()
