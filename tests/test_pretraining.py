@@ -92,6 +92,22 @@ def test_budget_with_a_clock_counts_each_run_once():
     assert pretraining_budget({"seconds": 90.0, "steps": 5})["inexact"] == ["featurization"]
 
 
+def test_budget_counts_data_parallel_processes():
+    """A run of 2 processes (torchrun) counts its training time twice, on top of a one-process parent; the zoo line
+    says so, with the wall time beside."""
+    from deepchem_finetune.cli import _budget_line
+    from deepchem_finetune.hub.budget import pretraining_budget
+    first = {"training_seconds": 600.0, "molecules_seen": 1280, "steps": 10, "resumed_from_step": 0}
+    killed = {"training_seconds": 60.0, "steps": 4, "resumed_from_step": 0, "processes": 2}
+    ddp = {"training_seconds": 240.0, "processes": 2, "molecules_seen": 1024, "steps": 8, "resumed_from_step": 4,
+           "previous_runs": [killed], "clock": {"from_step": 0, "seconds": 300.0}, "parent": first}
+    budget = pretraining_budget(ddp)  # 10 min + 2 x 5 min of clock (the killed run's minute included)
+    assert (budget["minutes"], budget["wall_minutes"], budget["molecules_seen"]) == (20.0, 15.0, 2304)
+    line = _budget_line(budget, "MolGNN gin 5x300")
+    assert "20.0 training min summed over data-parallel processes (15.0 min of wall time)" in line
+    assert "wall" not in _budget_line(pretraining_budget(first), "MolGNN gin 5x300")
+
+
 def test_chained_recipe_context_then_masking(corpus, tmp_path):
     first = str(tmp_path / "ctx")
     run("--corpus", corpus, "--out", first, "--objective", "context_pred", "--max-steps", "3")
