@@ -23,5 +23,6 @@ def test_ddp_two_gloo_processes(tmp_path):
     assert r0["steps"] == r1["steps"] == 6 * 4  # 64 molecules, batch 8, half the batches per rank
     assert r0["losses"][-1] < r0["losses"][0]
     assert r0["any_rank"] == r1["any_rank"] == [True, False]  # a stop decision taken on one rank reaches all
+    assert r0["after_deadline"] == r1["after_deadline"] == 0  # a deadline passed on one rank stops both
     checkpoints = sorted(os.listdir(tmp_path / "work"))
     assert checkpoints and all(c.startswith("checkpoint") for c in checkpoints)  # written by rank 0 only
