@@ -68,6 +68,11 @@ BATCH_SIZE="${BATCH_SIZE:-128}"
 LEG_BOUND="${LEG_BOUND:-steps}"
 NPROC="${NPROC:-1}"
 if [ "$LEG_BOUND" != steps ] && [ "$LEG_BOUND" != minutes ]; then echo "LEG_BOUND is steps or minutes" >&2; exit 2; fi
+if ! [[ "$NPROC" =~ ^[1-9][0-9]*$ ]]; then echo "NPROC is a number of processes, got '$NPROC'" >&2; exit 2; fi
+if [ "$NPROC" -gt 1 ] && [ "$LEG_BOUND" = steps ] && [ -z "${STEPS_PER_MIN:-}" ]; then
+  # a step is NPROC x BATCH_SIZE molecules: the one-core default rate would not stand for the same minutes
+  echo "NPROC=$NPROC needs LEG_BOUND=minutes, or its own STEPS_PER_MIN" >&2; exit 2
+fi
 launch=("$PYTHON" -m deepchem_finetune.cli)
 if [ "$NPROC" -gt 1 ]; then
   launch=("$PYTHON" -m torch.distributed.run --standalone --nproc_per_node "$NPROC" -m deepchem_finetune.cli)
@@ -103,9 +108,13 @@ for leg in $LEGS; do
     wall=$("$PYTHON" -c '
 import sys
 from deepchem_finetune.hub import read_pretrained
-from deepchem_finetune.hub.budget import pretraining_budget
-done = pretraining_budget(read_pretrained(sys.argv[1]).provenance)["minutes"] if sys.argv[1] else 0.0
-print(round((float(sys.argv[2]) - done) / int(sys.argv[3]), 2))' "$src" "$leg" "$NPROC" | tail -n 1)
+from deepchem_finetune.hub.budget import minutes_text, pretraining_budget
+budget = pretraining_budget(read_pretrained(sys.argv[1]).provenance) if sys.argv[1] else {"minutes": 0.0}
+if budget["minutes"] is None:
+    sys.exit(f"{sys.argv[1]}: its provenance records no training time, so a leg cannot be bounded by minutes")
+if budget.get("inexact"):  # e.g. untimed steps of runs killed before the clock: the leg will train longer
+    print(f"note: the minutes so far are {minutes_text(budget)}", file=sys.stderr)
+print(round((float(sys.argv[2]) - budget["minutes"]) / int(sys.argv[3]), 2))' "$src" "$leg" "$NPROC" | tail -n 1)
     if ! awk -v w="$wall" 'BEGIN { exit !(w > 0) }'; then echo "leg ${leg}: already reached (${src})" >&2; exit 2; fi
     bound=(--time-budget "$wall")
     echo "== leg to ${leg} recorded min: ${wall} min of wall time on ${NPROC} process(es) $(date -u +%FT%TZ)"

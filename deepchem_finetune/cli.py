@@ -146,10 +146,11 @@ def _budget_line(budget, backbone: str) -> str:
         return ""
     unit = "molecules" if backbone.startswith("MolGNN") or "Smiles" in backbone else "sequences"
     seen = "?" if budget["molecules_seen"] is None else f"{int(budget['molecules_seen']):,}"
-    minutes = "training time not recorded" if budget["minutes"] is None else minutes_text(budget, " training min")
     wall = budget.get("wall_minutes")
+    suffix = " training min"
     if budget["minutes"] is not None and wall is not None and wall != budget["minutes"]:
-        minutes += f" summed over data-parallel processes ({wall:.1f} min of wall time)"
+        suffix += f" summed over data-parallel processes ({wall:.1f} min of wall time)"
+    minutes = "training time not recorded" if budget["minutes"] is None else minutes_text(budget, suffix)
     return f"    budget: {budget['steps'] or 0:,} steps, {seen} {unit} seen, {minutes}\n"
 
 

@@ -106,6 +106,11 @@ def test_budget_counts_data_parallel_processes():
     line = _budget_line(budget, "MolGNN gin 5x300")
     assert "20.0 training min summed over data-parallel processes (15.0 min of wall time)" in line
     assert "wall" not in _budget_line(pretraining_budget(first), "MolGNN gin 5x300")
+    # one process, then two on the same checkpoints: the clock's seconds count each run with its own processes
+    one = {"training_seconds": 120.0, "steps": 10, "resumed_from_step": 0, "processes": 1}
+    two = {"training_seconds": 60.0, "steps": 20, "resumed_from_step": 10, "processes": 2, "previous_runs": [one],
+           "clock": {"from_step": 0, "seconds": 180.0}}
+    assert (pretraining_budget(two)["minutes"], pretraining_budget(two)["wall_minutes"]) == (4.0, 3.0)
 
 
 def test_chained_recipe_context_then_masking(corpus, tmp_path):

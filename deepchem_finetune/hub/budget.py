@@ -74,16 +74,21 @@ def pretraining_budget(provenance: Dict) -> Dict:
                     "untimed_steps": None, "molecules_seen": None, "steps": provenance.get("steps"), "runs": len(runs)}
         seconds, wall = seconds + float(value) * _processes(run), wall + float(value)
     untimed, rewound = _gaps(timed, int(clock["from_step"]) if clocked else None)
-    if clocked:
-        # a rewind after the clock started is already out of it; its runs share the last run's processes (a
-        # checkpoint restored by a different number of processes restarts nothing: taken as this run's)
-        seconds, wall = seconds + float(clock["seconds"]) * _processes(provenance), wall + float(clock["seconds"])
+    if clocked:  # a rewind after the clock started is already out of it
+        last = _processes(provenance)
+        seconds, wall = seconds + float(clock["seconds"]) * last, wall + float(clock["seconds"])
+        # the clock's seconds count once per run, whatever its processes: a finished run in it with another number
+        # of processes than the last corrects its share (a killed run recorded none: taken as the last run's)
+        before_clock = {id(r) for r in timed}
+        for run in runs:
+            if id(run) not in before_clock and run.get("training_seconds") is not None:
+                seconds += float(run["training_seconds"]) * (_processes(run) - last)
     elif provenance.get("rewound_steps"):
         rewound = True
     reasons += (["untimed"] if untimed else []) + (["rewound"] if rewound else [])
     molecules = provenance.get("molecules_seen_total", provenance.get("molecules_seen"))
-    out = {"minutes": round(seconds / 60, 1), "wall_minutes": round(wall / 60, 1), "minutes_exact": not reasons, "inexact": sorted(set(reasons)),
-           "untimed_steps": untimed, "molecules_seen": molecules, "steps": provenance.get("steps"),
+    out = {"minutes": round(seconds / 60, 1), "wall_minutes": round(wall / 60, 1), "minutes_exact": not reasons,
+           "inexact": sorted(set(reasons)), "untimed_steps": untimed, "molecules_seen": molecules, "steps": provenance.get("steps"),
            "runs": len(runs)}
     if before is not None:  # the stages it was --init'ed from: their steps, time and molecules count too
         out = {"minutes": None if before["minutes"] is None else round(out["minutes"] + before["minutes"], 1),
