@@ -152,7 +152,7 @@ def _previous_runs(out: str) -> list:
     with open(path) as fh:
         prov = json.load(fh).get("provenance", {})
     keep = ("command", "steps", "resumed_from_step", "batch_size", "molecules_seen", "seconds", "training_seconds",
-            "clock", "created_utc")
+            "clock", "created_utc", "processes", "threads_per_process")
     return list(prov.get("previous_runs", [])) + [{k: prov.get(k) for k in keep}]
 
 

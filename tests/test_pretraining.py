@@ -111,6 +111,17 @@ def test_budget_counts_data_parallel_processes():
     two = {"training_seconds": 60.0, "steps": 20, "resumed_from_step": 10, "processes": 2, "previous_runs": [one],
            "clock": {"from_step": 0, "seconds": 180.0}}
     assert (pretraining_budget(two)["minutes"], pretraining_budget(two)["wall_minutes"]) == (4.0, 3.0)
+    # an earlier run's entry without its processes (written before previous_runs kept them) is taken as the last's
+    unknown = {**two, "previous_runs": [{k: v for k, v in one.items() if k != "processes"}]}
+    assert pretraining_budget(unknown)["minutes"] == 6.0
+
+
+def test_previous_runs_keep_their_processes(tmp_path):
+    from deepchem_finetune.pretraining import _previous_runs
+    prov = {"steps": 8, "resumed_from_step": 0, "training_seconds": 60.0, "processes": 2, "threads_per_process": 1}
+    (tmp_path / "config.json").write_text(json.dumps({"provenance": prov}))
+    (run,) = _previous_runs(str(tmp_path))
+    assert run["processes"] == 2 and run["threads_per_process"] == 1 and run["training_seconds"] == 60.0
 
 
 def test_chained_recipe_context_then_masking(corpus, tmp_path):

@@ -78,10 +78,11 @@ def pretraining_budget(provenance: Dict) -> Dict:
         last = _processes(provenance)
         seconds, wall = seconds + float(clock["seconds"]) * last, wall + float(clock["seconds"])
         # the clock's seconds count once per run, whatever its processes: a finished run in it with another number
-        # of processes than the last corrects its share (a killed run recorded none: taken as the last run's)
+        # of processes than the last corrects its share (a killed run, or a previous run whose entry predates the
+        # field, records none: taken as the last run's)
         before_clock = {id(r) for r in timed}
         for run in runs:
-            if id(run) not in before_clock and run.get("training_seconds") is not None:
+            if id(run) not in before_clock and None not in (run.get("training_seconds"), run.get("processes")):
                 seconds += float(run["training_seconds"]) * (_processes(run) - last)
     elif provenance.get("rewound_steps"):
         rewound = True
