@@ -37,9 +37,8 @@ EVAL_FRACTION = 0.05  # held out of a sequence corpus to report masked-token acc
 def _limited(generator, model, max_steps: Optional[int], deadline: Optional[float], bar):
     for batch in generator:
         step = model.get_global_step()
-        late = deadline is not None and time.time() > deadline
-        if deadline is not None:  # data-parallel ranks must stop at the same step, or one waits in DDP's all-reduce
-            late = distributed.any_rank(late)
+        # data-parallel ranks must stop at the same step, or one waits in DDP's all-reduce
+        late = deadline is not None and distributed.any_rank(time.time() > deadline)
         if (max_steps is not None and step >= max_steps) or late:
             return
         bar.update(1)
