@@ -173,9 +173,20 @@ def test_quick_benchmark_sequence_models_on_flip_and_smiles(tmp_path, cache_dir)
     assert flip.loc[flip["model"] == "ridge", "test"].iloc[0] > 0.3  # one-hot ridge ranks GB1 variants
     esol = df[df["dataset"] == "delaney"]
     assert esol["metric"].iloc[0] == "rmse" and 0 < esol["test"].iloc[0] < 10
-    split = json.load(open(f"{out}/splits/flip_gb1_two_vs_rest_scaffold_seed0.json"))
+    assert set(flip["split"]) == {"flip"} and set(esol["split"]) == {"scaffold"}  # FLIP rows name FLIP's own split
+    split = json.load(open(f"{out}/splits/flip_gb1_two_vs_rest_flip_seed0.json"))
     assert (len(split["train"]), len(split["valid"]), len(split["test"])) == (381, 43, 8309)
     assert open(f"{out}/summary.png", "rb").read(8).startswith(b"\x89PNG")
+
+
+def test_flip_cells_take_flips_own_split_whatever_the_splits_of_the_molecule_sets():
+    from deepchem_finetune.benchmark.runner import _cells
+    cells = list(_cells(["flip_gb1:two_vs_rest", "bbbp"], ["ridge", "rf"], ["full"], ["scaffold", "random_scaffold"],
+                        [0, 1]))
+    assert [(c["dataset"], c["model"], c["split"], c["seed"]) for c in cells] == [
+        ("flip_gb1:two_vs_rest", "ridge", "flip", 0),
+        ("bbbp", "rf", "scaffold", 0), ("bbbp", "rf", "scaffold", 1),
+        ("bbbp", "rf", "random_scaffold", 0), ("bbbp", "rf", "random_scaffold", 1)]
 
 
 def test_report_merges_several_result_folders(tmp_path, capsys):

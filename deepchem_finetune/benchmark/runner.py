@@ -7,7 +7,7 @@ forest on ECFP4), ``rf_desc`` (on RDKit descriptors) and ``chemprop`` (chemprop 
 (ridge on one-hot sequences, FLIP's simplest baseline). Dataset names: any ``dc.molnet`` name known to
 :func:`~deepchem_finetune.data.load_moleculenet`, or ``flip_gb1:<split>`` (FLIP's own split; molecule-only
 models are skipped there, ``ridge`` is skipped on molecules). Splits: ``scaffold`` (DeepChem's),
-``hu2020_scaffold``, ``random_scaffold`` (seeded by the cell's seed). Each cell trains with early stopping and
+``hu2020_scaffold``, ``random_scaffold`` (seeded by the cell's seed); FLIP rows say ``flip``. Each cell trains with early stopping and
 reports the test score at the best-validation epoch: ROC-AUC (mean over tasks with both classes), RMSE, or
 Spearman for FLIP.
 
@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from deepchem_finetune import storage
 from deepchem_finetune.benchmark.arms import (NESTED_OPTIONS, RUNNERS, applies, cell_mode_and_metric, family,
-                                              features, is_twin, source, twin_of)
+                                              features, is_flip, is_twin, source, twin_of)
 from deepchem_finetune.benchmark.peers import PeerNotInstalled
 from deepchem_finetune.benchmark.protocol import run_fields
 
@@ -95,13 +95,16 @@ def _twin_key(model: str) -> tuple:
 
 def _cells(datasets, models, strategies, splits, seeds):
     for d in datasets:
+        if is_flip(d) and list(splits) != ["scaffold"]:
+            logger.warning("%s comes with its own split: --splits %s applies to the MoleculeNet sets only", d,
+                           " ".join(splits))
         for m in models:
             if not applies(m, d):
                 logger.warning("skipping model %s on %s: it does not apply to that kind of data", m, d)
                 continue
             deterministic = family(m) == "ridge"  # a closed-form fit: one seed is enough
             for strategy in (strategies if source(m) is not None and not is_twin(m) else ["-"]):
-                for split in splits:
+                for split in (["flip"] if is_flip(d) else splits):  # FLIP's own split, named in the dataset
                     for seed in (seeds[:1] if deterministic else seeds):
                         yield {"dataset": d, "model": m, "strategy": strategy, "split": split, "seed": seed}
 
