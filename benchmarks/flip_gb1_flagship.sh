@@ -9,8 +9,10 @@
 #   SEEDS=0 OUT=/tmp/flip_try bash benchmarks/flip_gb1_flagship.sh --max-epochs 1   # extra arguments go to both runs
 #
 # Environment: PYTHON (default .venv/bin/python), LEG (default 180min), SPLIT (default three_vs_rest), SEEDS
-# (default "0 1 2"), PROTEIN_DIR (default ../shared/data/protein), OUT (default benchmarks/out/flip_gb1_flagship).
-# Each process's rows are kept in $OUT/a and $OUT/b (a rerun continues them: the benchmark skips finished cells).
+# (default "0 1 2"), PROTEIN_DIR (default ../shared/data/protein), OUT (default benchmarks/out/flip_gb1_flagship/$LEG:
+# one folder per leg, so that rows of two legs never mix). Each process's rows are kept in $OUT/a and $OUT/b (a rerun
+# continues them: the benchmark skips finished cells). A run takes hours on two cores: start it from a separate
+# `git worktree` of a fixed commit (as benchmarks/flagship_pretrain.sh says), so that edits cannot change later cells.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
@@ -18,7 +20,7 @@ LEG="${LEG:-180min}"
 SPLIT="${SPLIT:-three_vs_rest}"
 SEEDS="${SEEDS:-0 1 2}"
 PROTEIN_DIR="${PROTEIN_DIR:-../shared/data/protein}"
-OUT="${OUT:-benchmarks/out/flip_gb1_flagship}"
+OUT="${OUT:-benchmarks/out/flip_gb1_flagship/$LEG}"
 WIDE="seqcnn:benchmarks/checkpoints/flagship_legs/seqcnn_uniprot_wide/$LEG"
 [ -f "${WIDE#seqcnn:}/config.json" ] || { echo "no leg at ${WIDE#seqcnn:}" >&2; exit 2; }
 export OMP_NUM_THREADS=1
@@ -26,22 +28,31 @@ extra=("$@")
 bench() {
   # shellcheck disable=SC2086
   "$PYTHON" -c 'from deepchem_finetune.cli import main; main()' benchmark --datasets "flip_gb1:$SPLIT" \
-    --no-twins --seeds $SEEDS --max-epochs 40 --patience 10 --protein-dir "$PROTEIN_DIR" --no-progress "$@" "${extra[@]}"
+    --no-twins --seeds $SEEDS --max-epochs 40 --patience 10 --protein-dir "$PROTEIN_DIR" --no-progress "$@" \
+    ${extra[@]+"${extra[@]}"}
 }
 bench --models "$WIDE" --out "$OUT/a" &
 a=$!
 bench --models "scratch:$WIDE" seqcnn:seqcnn_uniprot_mt scratch:seqcnn:seqcnn_uniprot_mt ridge --out "$OUT/b" &
 b=$!
-wait $a
-wait $b
-"$PYTHON" - "$OUT" <<'EOF'
+trap 'kill $a $b 2>/dev/null' INT TERM
+# the first process to fail stops the other at once
+rc=0
+wait -n $a $b || rc=$?
+if [ "$rc" -ne 0 ]; then kill $a $b 2>/dev/null || true; wait || true; exit "$rc"; fi
+wait $a $b || rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+"$PYTHON" - "$OUT" <<'PY'
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 out = Path(sys.argv[1])
-rows = pd.concat([pd.read_csv(out / part / "results.csv") for part in ("a", "b")], ignore_index=True)
+parts = [out / part / "results.csv" for part in ("a", "b") if (out / part / "results.csv").is_file()]
+if not parts:
+    sys.exit(f"no rows under {out}/a or {out}/b")
+rows = pd.concat([pd.read_csv(path) for path in parts], ignore_index=True)
 rows.to_csv(out / "results.csv", index=False)
-print(f"{len(rows)} rows -> {out / 'results.csv'}")
-EOF
+print(f"{len(rows)} rows from {len(parts)} process(es) -> {out / 'results.csv'}")
+PY

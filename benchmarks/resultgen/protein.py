@@ -24,8 +24,8 @@ CSV = "flip_gb1_flagship.csv"
 COMMAND = ("`bash benchmarks/flip_gb1_flagship.sh` (`LEG=<N>min`; it runs `deepchem-finetune benchmark --datasets "
            "flip_gb1:three_vs_rest --models seqcnn:benchmarks/checkpoints/flagship_legs/seqcnn_uniprot_wide/<N>min "
            "scratch:seqcnn:... seqcnn:seqcnn_uniprot_mt scratch:seqcnn:seqcnn_uniprot_mt ridge --no-twins --seeds 0 1 2 "
-           "--max-epochs 40 --patience 10` as two processes), then `cp benchmarks/out/flip_gb1_flagship/results.csv "
-           f"benchmarks/results/{CSV}`")
+           "--max-epochs 40 --patience 10` as two processes), then `cp "
+           f"benchmarks/out/flip_gb1_flagship/<N>min/results.csv benchmarks/results/{CSV}`")
 #: the goal #25 sets for the protein flagship (Spearman on FLIP GB1 three_vs_rest)
 GOAL = ("flip_gb1:three_vs_rest", 0.86)
 
