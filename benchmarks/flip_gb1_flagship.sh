@@ -42,17 +42,5 @@ wait -n $a $b || rc=$?
 if [ "$rc" -ne 0 ]; then kill $a $b 2>/dev/null || true; wait || true; exit "$rc"; fi
 wait $a $b || rc=$?
 [ "$rc" -eq 0 ] || exit "$rc"
-"$PYTHON" - "$OUT" <<'PY'
-import sys
-from pathlib import Path
-
-import pandas as pd
-
-out = Path(sys.argv[1])
-parts = [out / part / "results.csv" for part in ("a", "b") if (out / part / "results.csv").is_file()]
-if not parts:
-    sys.exit(f"no rows under {out}/a or {out}/b")
-rows = pd.concat([pd.read_csv(path) for path in parts], ignore_index=True)
-rows.to_csv(out / "results.csv", index=False)
-print(f"{len(rows)} rows from {len(parts)} process(es) -> {out / 'results.csv'}")
-PY
+# one results.csv (protocols checked) and a paired summary.md of both processes' rows
+"$PYTHON" -c 'from deepchem_finetune.cli import main; main()' report "$OUT/a" "$OUT/b" --out "$OUT"

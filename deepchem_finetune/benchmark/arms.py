@@ -152,8 +152,6 @@ def _load(cell: Dict, featurizer, data_dir: Optional[str], protein_dir: Optional
     if is_flip(cell["dataset"]):
         from deepchem_finetune.data.flip import load_flip
         task, _, split = cell["dataset"][len("flip_"):].partition(":")
-        if cell["split"] != "flip":
-            raise ValueError(f"{cell['dataset']}: FLIP datasets come with their own split (got {cell['split']!r})")
         return load_flip(task, split or "three_vs_rest", featurizer, data_dir=protein_dir)
     return load_moleculenet(cell["dataset"], featurizer, _splitter(cell["split"], cell["seed"]), data_dir=data_dir)
 

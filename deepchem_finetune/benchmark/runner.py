@@ -7,9 +7,9 @@ forest on ECFP4), ``rf_desc`` (on RDKit descriptors) and ``chemprop`` (chemprop 
 (ridge on one-hot sequences, FLIP's simplest baseline). Dataset names: any ``dc.molnet`` name known to
 :func:`~deepchem_finetune.data.load_moleculenet`, or ``flip_gb1:<split>`` (FLIP's own split; molecule-only
 models are skipped there, ``ridge`` is skipped on molecules). Splits: ``scaffold`` (DeepChem's),
-``hu2020_scaffold``, ``random_scaffold`` (seeded by the cell's seed); FLIP rows say ``flip``. Each cell trains with early stopping and
-reports the test score at the best-validation epoch: ROC-AUC (mean over tasks with both classes), RMSE, or
-Spearman for FLIP.
+``hu2020_scaffold``, ``random_scaffold`` (seeded by the cell's seed); FLIP rows say ``flip``. Each cell trains with
+early stopping and reports the test score at the best-validation epoch: ROC-AUC (mean over tasks with both classes),
+RMSE, or Spearman for FLIP.
 
 Resuming works at two levels: finished cells (rows of ``results.csv``) are skipped, and a GNN or SeqCNN cell that
 was killed mid-training continues from its last finished epoch (its state lives in ``<out_dir>/state/<cell>/``

@@ -90,8 +90,7 @@ def pretraining_budget(provenance: Dict) -> Dict:
     molecules = provenance.get("molecules_seen_total", provenance.get("molecules_seen"))
     out = {"minutes": round(seconds / 60, 1), "wall_minutes": round(wall / 60, 1), "minutes_exact": not reasons,
            "inexact": sorted(set(reasons)), "untimed_steps": untimed, "molecules_seen": molecules,
-           "steps": provenance.get("steps"),
-           "runs": len(runs)}
+           "steps": provenance.get("steps"), "runs": len(runs)}
     if before is not None:  # the stages it was --init'ed from: their steps, time and molecules count too
         out = {"minutes": None if before["minutes"] is None else round(out["minutes"] + before["minutes"], 1),
                "wall_minutes": None if before["wall_minutes"] is None
