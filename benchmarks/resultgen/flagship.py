@@ -282,7 +282,8 @@ def goal_lines(df: pd.DataFrame, leg: str, twin: str) -> List[str]:
 
 def flagship_goals(results_dir: Path) -> str:
     """RESULTS.md: the latest leg of each run fine-tuned on every dataset of the paired grid, as an arm of that grid:
-    every arm's score, its paired gains over its twin and the peers, and the goals of #25."""
+    every arm's score, its paired gains over its twin, the grid's pretrained arms and the peers, and the goals of
+    #25."""
     if not (results_dir / CSV).is_file():
         return f"No fine-tuning rows of the legs yet ({CSV} is not committed). They are made by: {COMMAND}."
     budgets = legs(results_dir)
@@ -293,10 +294,12 @@ def flagship_goals(results_dir: Path) -> str:
     for run, g in complete.groupby("run", sort=True):
         r = g.sort_values("leg").iloc[-1]
         twin = reference_arm(r["model"], set(df["model"]), df)
+        # the grid's pretrained arms (the earlier zoo GIN, the imported Hu et al. GCN): what a user had before
+        earlier = [p for p in (paired.ZOO, paired.HU) if p in set(df["model"]) and p != r["model"]]
         peers = [p for p in paired.PEER_ARMS if p in set(df["model"])]
-        arms = [r["model"]] + ([twin] if twin else []) + peers
+        arms = [r["model"]] + ([twin] if twin else []) + earlier + peers
         names = ([f"{run} {r['leg']} min"] + (["its scratch twin"] if twin else [])
-                 + [paired.arm_name(p) for p in peers])
+                 + [paired.arm_name(p) for p in earlier + peers])
         lines += [f"**{run}, leg {r['leg']} min** ({_count(r['molecules_seen'])} molecules seen; "
                   f"objective {r['objective']}): test score, mean ± std (n = seeds), best of each row in bold.", ""]
         lines += paired.arm_table(df, arms, names, always_n=False)
