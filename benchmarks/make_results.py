@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import deepchem_finetune  # noqa: E402,F401  (silences DeepChem's import chatter)
 
-from resultgen import (ablation, dna, earlier, features, flagship, hu2020, paired, ranking, recipe,  # noqa: E402
-                       throughput, timing)
+from resultgen import (ablation, dna, earlier, features, flagship, hu2020, paired, protein, ranking,  # noqa: E402
+                       recipe, throughput, timing)
 from resultgen.common import RESULTS_DIR, ResultsError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +47,7 @@ BLOCKS: Dict[str, Dict[str, Callable[[Path], str]]] = {
         "descriptor_ablation_budget": ablation.descriptor_ablation_budget,
         "flagship_legs": flagship.flagship_legs,
         "flagship_goals": flagship.flagship_goals,
+        "protein_flagship": protein.protein_flagship,
         "rank_validation": ranking.rank_validation,
         "recipe_ensemble": recipe.recipe_ensemble,
         "recipe_ablation": recipe.recipe_ablation,

@@ -20,7 +20,7 @@ __all__ = ["RECOMMENDED_PRETRAINED", "READS", "default_pretrained", "Prepared", 
 
 #: the zoo backbone ``finetune`` starts from by default, per input kind (None: from scratch). The one place to change
 #: when a better zoo entry (the flagship) lands.
-RECOMMENDED_PRETRAINED: Dict[str, Optional[str]] = {"smiles": "gin_zinc60k_desc30", "protein": "seqcnn_uniprot_mt",
+RECOMMENDED_PRETRAINED: Dict[str, Optional[str]] = {"smiles": "gin_zinc60k_desc30", "protein": "seqcnn_uniprot_wide",
                                                     "dna": None, "rna": None}
 #: featurizers that read each input kind
 READS = {"smiles": ("MolGraphFeaturizer", "MolGraphConvFeaturizer", "SmilesTokenizer"),
