@@ -77,13 +77,13 @@ def test_classification_from_a_zoo_backbone_with_a_column_split(esol, tmp_path, 
                "--split", "column:part", "--ensemble", "1", "--max-epochs", "1", "--no-progress") == 0
     console = capsys.readouterr().out
     assert "classification, inferred" in console and "expected calibration error" in console
-    assert "backbone: gin_zinc60k_desc30" in console and "head lr 0.001, backbone lr 0.0002" in console  # stable
+    assert "backbone: gin_zinc250k_am_desc" in console and "head lr 0.001, backbone lr 0.0002" in console  # stable
     split = json.loads((out / "split.json").read_text())["rows"]
     assert split == {"train": list(range(40)), "valid": list(range(40, 50)), "test": list(range(50, 60))}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["uncertainty"]["test"]["soluble"]["ece"] is not None
     marker = json.loads((out / MARKER).read_text())
-    assert marker["training"]["pretrained"] == "gin_zinc60k_desc30" and marker["training"]["pretrained_sha256"]
+    assert marker["training"]["pretrained"] == "gin_zinc250k_am_desc" and marker["training"]["pretrained_sha256"]
     pred = EnsembleModel.load(out).predict_smiles(["CCO"])
     assert pred.shape == (1, 1, 2) and np.allclose(pred.sum(axis=-1), 1)
 

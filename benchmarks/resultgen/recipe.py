@@ -18,13 +18,13 @@ SHARED = ("max_epochs", "patience", "batch_size", "selection", "featurizer", "ba
 CSV = "recipe_ensemble.csv"
 ABLATION_CSV = "recipe_ablation.csv"
 COMMAND = ("`python benchmarks/recipe_and_ensemble.py --datasets delaney freesolv bbbp clintox bace_classification lipo "
-           "--max-epochs 40 --patience 10 --out benchmarks/out/recipe_ensemble.csv`, then `cp "
-           "benchmarks/out/recipe_ensemble.csv benchmarks/results/recipe_ensemble.csv`")
+           "--max-epochs 40 --patience 10 --pretrained gin_zinc60k_desc30 --out benchmarks/out/recipe_ensemble.csv`, "
+           "then `cp benchmarks/out/recipe_ensemble.csv benchmarks/results/recipe_ensemble.csv`")
 ABLATION_COMMAND = ("`python benchmarks/recipe_and_ensemble.py --ablation --datasets delaney freesolv bbbp clintox "
-                    "--max-epochs 40 --patience 10 --reference benchmarks/results/recipe_ensemble.csv --out "
-                    "benchmarks/out/recipe_ablation.csv` and the same with `--ablation same-lr --datasets "
-                    "bace_classification lipo`, then `cp benchmarks/out/recipe_ablation.csv "
-                    "benchmarks/results/recipe_ablation.csv`")
+                    "--max-epochs 40 --patience 10 --pretrained gin_zinc60k_desc30 --reference "
+                    "benchmarks/results/recipe_ensemble.csv --out benchmarks/out/recipe_ablation.csv` and the same "
+                    "with `--ablation same-lr --datasets bace_classification lipo`, then `cp "
+                    "benchmarks/out/recipe_ablation.csv benchmarks/results/recipe_ablation.csv`")
 
 
 def check_shared_protocol(df: pd.DataFrame) -> None:
