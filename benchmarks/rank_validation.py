@@ -5,7 +5,8 @@ each measured arm's frozen backbone (``scratch``: the random-init twin) on **the
 used; their ranking is compared with the measured mean paired gain over the protocol's scratch arm (scratch = 0):
 Spearman per dataset, and whether the top-ranked arm is the measured best or within the 95% CI of the best (the
 paired t-interval of best minus pick over seeds contains 0, ``deepchem_finetune.benchmark.pairing``). Fixed policies
-("always X") are scored the same way; the default policy is ``always gin_zinc60k_desc30``.
+("always X") are scored the same way; the default policy is ``always gin_zinc60k_desc30``
+(``finetune``'s SMILES default when these rows were made).
 
 Protocols (rows stamped in ``protocol``):
 

@@ -299,3 +299,6 @@ def test_flagship_goals_take_the_latest_leg_with_every_dataset_and_say_which_goa
     assert "- classification sets with the 95% CI of the gain above 0 ≥ 3: 4 (" in block
     assert re.search(r"- mean RMSE change against its scratch twin ≤ -10%: -\d+\.\d% .*\(9/0/0\), met", block)
     assert "- beats chemprop v2's average: ROC-AUC" in block
+    # paired also against the grid's earlier pretrained arms (what a user had before the flagship)
+    assert ("| dataset (metric) | vs its scratch twin | vs zoo GNN `gin_zinc60k_am_desc` | vs zoo GNN `gin_zinc60k_desc30` "
+            "| vs Hu et al. GCN `gcn_supervised_contextpred` (imported) | vs chemprop v2 |") in block

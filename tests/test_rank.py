@@ -68,7 +68,7 @@ def test_rank_zoo_ranks_and_times_every_entry():
     assert [row["rank"] for row in scored] == [1, 2, 3, 4] and r.rows[-1]["entry"] == "seqcnn_uniprot_mt"
     assert [row["score"] for row in scored] == sorted((row["score"] for row in scored), reverse=True)
     assert all(set(row["scores"]) == {"logme", "knn"} and row["embed_s"] is not None for row in scored)
-    # featurized once per spec: the scratch twin shares gin_zinc60k_desc30's featurizer
+    # featurized once per spec: the scratch twin (of the default entry) shares gin_zinc60k_desc30's featurizer
     assert [row["featurize_s"] is not None for row in r.rows if row["kind"] == "pretrained"].count(True) == 2
     assert r.task_type == "classification" and r.n_molecules == len(MOLECULES)
     assert r.best in ("gin_zinc60k_desc30", "scratch", "seqcnn_zinc250k_smiles_mt")
