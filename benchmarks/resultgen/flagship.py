@@ -290,13 +290,14 @@ def flagship_goals(results_dir: Path) -> str:
     df = _rows(results_dir)
     wanted = set(paired.DATASETS)
     complete = budgets[[wanted <= set(df.loc[df["model"] == m, "dataset"]) for m in budgets["model"]]]
+    models = set(df["model"])
+    # the grid's pretrained arms (the earlier zoo GINs, the imported Hu et al. GCN): what a user had before
+    earlier = [p for p in (paired.ZOO, paired.DESC30, paired.HU) if p in models]
+    peers = [p for p in paired.PEER_ARMS if p in models]
     lines: List[str] = []
     for run, g in complete.groupby("run", sort=True):
         r = g.sort_values("leg").iloc[-1]
-        twin = reference_arm(r["model"], set(df["model"]), df)
-        # the grid's pretrained arms (the earlier zoo GINs, the imported Hu et al. GCN): what a user had before
-        earlier = [p for p in (paired.ZOO, paired.DESC30, paired.HU) if p in set(df["model"]) and p != r["model"]]
-        peers = [p for p in paired.PEER_ARMS if p in set(df["model"])]
+        twin = reference_arm(r["model"], models, df)
         arms = [r["model"]] + ([twin] if twin else []) + earlier + peers
         names = ([f"{run} {r['leg']} min"] + (["its scratch twin"] if twin else [])
                  + [paired.arm_name(p) for p in earlier + peers])
